@@ -1,0 +1,159 @@
+"""The application factory: ``create_app(config)`` wires every area of Jifen together.
+
+Order matters only in one place: the request hooks. For each request we (1) assign a
+request id, (2) resolve the caller from the bearer token, (3) honour an
+``Idempotency-Key`` on POSTs (which needs the caller, since keys are scoped to it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from flask import Flask, Response, g, request, send_from_directory
+
+from . import idempotency
+from .auth import callers
+from .auth.oauth import init_oauth
+from .config import Config
+from .db import Database, make_engine, set_default_database
+from .errors import JifenError
+from .http import JifenApi, error_response, jifen_error_response
+from .logs import configure_logging
+
+log = logging.getLogger("jifen.request")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    configure_logging(json_lines=config.log_json)
+    app = Flask("jifen", static_folder=None)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        TESTING=config.testing,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Jifen API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
+    )
+    app.extensions["jifen.config"] = config
+    database = Database(
+        make_engine(config.database_url, role=None if config.is_sqlite else config.database_role)
+    )
+    app.extensions["jifen.db"] = database
+    set_default_database(database)
+
+    from . import jobs
+
+    jobs.init_app(app, config)
+    init_oauth(app, token_ttl_seconds=config.access_token_ttl_seconds)
+    _install_request_hooks(app, config)
+    _register_api(app)
+
+    @app.get("/static/<path:filename>")
+    def static_file(filename: str) -> Response:
+        return send_from_directory(STATIC, filename, max_age=3600)
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app
+
+
+def _register_api(app: Flask) -> None:
+    from jifen.tenants.api import blp as tenants_blp
+
+    from .jobs_api import blp as jobs_blp
+
+    api = JifenApi(
+        app,
+        spec_kwargs={
+            "info": {"description": "Jifen public API, v1. See API.md for the conventions."},
+            "servers": [{"url": "/"}],
+        },
+    )
+    api.spec.components.security_scheme(
+        "oauth2",
+        {
+            "type": "oauth2",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/oauth/token",
+                    "scopes": {scope: scope for scope in callers_scopes()},
+                }
+            },
+        },
+    )
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(tenants_blp)
+    api.register_blueprint(jobs_blp)
+
+    @app.errorhandler(JifenError)
+    def handle_jifen_error(error: JifenError) -> Response:
+        return jifen_error_response(error)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "api_error", "internal_error", "Something went wrong.")
+
+
+def callers_scopes() -> list[str]:
+    from .auth.model import ALL_SCOPES
+
+    return list(ALL_SCOPES)
+
+
+def _install_request_hooks(app: Flask, config: Config) -> None:
+    ttl = idempotency.timedelta(hours=config.idempotency_ttl_hours)
+
+    @app.before_request
+    def start_request() -> Response | None:
+        g.request_id = request.headers.get("X-Request-Id") or f"req_{uuid.uuid4().hex[:20]}"
+        g.started = time.perf_counter()
+        callers.resolve_request_caller()
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or key is None:
+            return None
+        fingerprint = idempotency.request_hash(
+            request.method, request.path, request.get_data(cache=True)
+        )
+        outcome = idempotency.begin(callers.caller_key(), key, fingerprint, ttl=ttl)
+        if isinstance(outcome, idempotency.Replay):
+            response = app.json.response(outcome.body)
+            response.status_code = outcome.status
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        g.idempotency_claim = outcome
+        return None
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if request.path != "/healthz":
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - g.get("started", 0)) * 1000, 1),
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def release_idempotency_claim(_error: BaseException | None) -> None:
+        claim = g.pop("idempotency_claim", None)
+        if claim is not None:
+            idempotency.finish(claim)

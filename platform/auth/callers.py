@@ -1,0 +1,115 @@
+"""Who is calling, and what they may do.
+
+Every request's bearer token is resolved once, before the view, into a ``Caller`` kept
+on ``flask.g``. Views declare what they need with ``require_scope``; services receive
+the caller's tenant id and never look at the request themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import g, request
+from jifen.platform.errors import Forbidden, Unauthenticated
+
+# Resolvers turn a bearer token into a caller; the first that recognises it wins.
+# OAuth access tokens are registered here by platform.auth; member tokens by tenants.
+_token_resolvers: list[Callable[[str], Caller | None]] = []
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: str  # "client" (an API client's token) | "member" (a member token)
+    id: str  # client id or member id: what idempotency keys are scoped to
+    tenant_id: str | None  # None for the platform operator
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    card_id: str | None = None
+
+    @property
+    def is_platform(self) -> bool:
+        return self.kind == "client" and self.tenant_id is None
+
+
+def register_token_resolver(resolver: Callable[[str], Caller | None]) -> None:
+    _token_resolvers.append(resolver)
+
+
+def resolve_request_caller() -> None:
+    """``before_request``: find the caller from ``Authorization: Bearer …``, if any.
+
+    A malformed or unknown token is remembered, so a protected view can say why it
+    refuses; public views (signup) simply ignore it.
+    """
+    g.caller, g.auth_problem = None, None
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        g.auth_problem = "The Authorization header must be 'Bearer <token>'."
+        return
+    for resolver in _token_resolvers:
+        caller = resolver(token.strip())
+        if caller is not None:
+            g.caller = caller
+            return
+    g.auth_problem = "The access token is invalid, expired or revoked."
+
+
+def current_caller() -> Caller:
+    caller = g.get("caller")
+    if caller is None:
+        raise Unauthenticated(g.get("auth_problem") or "An access token is required.")
+    return caller
+
+
+def require_scope(*scopes: str, platform: bool | None = None) -> Callable:
+    """Refuse the view unless an API client holding every one of ``scopes`` calls it.
+
+    ``platform=True`` admits only the platform operator; ``False`` only tenants.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            caller = current_caller()
+            if caller.kind != "client":
+                raise Forbidden("This endpoint needs an API client's access token.")
+            missing = [scope for scope in scopes if scope not in caller.scopes]
+            if missing:
+                raise Forbidden(f"Missing scope: {' '.join(missing)}.", code="missing_scope")
+            if platform is True and not caller.is_platform:
+                raise Forbidden("Only the platform operator may do this.")
+            if platform is False and caller.is_platform:
+                raise Forbidden("This endpoint acts for a tenant; use a tenant's client.")
+            return view(*args, **kwargs)
+
+        guarded._required_scopes = scopes  # type: ignore[attr-defined]
+        return guarded
+
+    return decorator
+
+
+def require_member() -> Callable:
+    """Admit only a member token (the consumer endpoints under ``/v1/me``)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            caller = current_caller()
+            if caller.kind != "member":
+                raise Forbidden("This endpoint needs a member token.")
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorator
+
+
+def caller_key() -> str:
+    """What idempotency keys are scoped to: the caller's id, or ``public`` if none."""
+    caller = g.get("caller")
+    return caller.id if caller is not None else "public"

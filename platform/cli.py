@@ -1,0 +1,139 @@
+"""The ``jifen`` command (API.md, Command line). Each command is one call into a service."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .config import Config
+
+
+def _app(**overrides):
+    from .app import create_app
+
+    return create_app(Config.from_env(**overrides))
+
+
+@click.group()
+def main() -> None:
+    """Jifen, the points-hosting platform."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (API, docs, consoles, widgets) with gunicorn."""
+    from .server import serve as run_server
+
+    run_server(host, port, workers)
+
+
+@main.command()
+def demo() -> None:
+    """Load demo tenants and data (safe to run again)."""
+    from .demo import load_demo
+
+    app = _app()
+    with app.app_context():
+        summary = load_demo()
+    click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (to the latest revision unless told otherwise)."""
+    from jifen.migrations import upgrade
+
+    config = Config.from_env()
+    upgrade(config.migration_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command()
+@click.option("--queue", "queues", multiple=True, help="Queues to listen on (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker (needs JIFEN_REDIS_URL)."""
+    from . import jobs
+
+    app = _app()
+    if jobs.is_inline():
+        raise click.ClickException("JIFEN_REDIS_URL is not set: jobs run inline, no worker needed")
+    with app.app_context():
+        jobs.work(list(queues) or None, burst=burst)
+
+
+@main.command()
+def cron() -> None:
+    """Run the one scheduler of periodic jobs (needs JIFEN_REDIS_URL)."""
+    from . import jobs
+
+    _app()
+    if jobs.is_inline():
+        raise click.ClickException("JIFEN_REDIS_URL is not set: run periodic jobs with run-job")
+    jobs.run_cron()
+
+
+@main.command("run-job")
+@click.argument("name")
+def run_job(name: str) -> None:
+    """Run one periodic job now and print its summary."""
+    from . import jobs
+
+    app = _app()
+    with app.app_context():
+        click.echo(json.dumps(jobs.run_periodic(name), indent=2, default=str))
+
+
+@main.command()
+def audit() -> None:
+    """Check every ledger and platform invariant; exit 1 on any violation."""
+    from .audit import run_all
+
+    app = _app()
+    with app.app_context():
+        results = run_all()
+    failed = False
+    for name, violations in results.items():
+        mark = "ok" if not violations else "FAILED"
+        click.echo(f"{mark:6} {name}")
+        for violation in violations[:20]:
+            click.echo(f"         {violation}")
+        failed = failed or bool(violations)
+    sys.exit(1 if failed else 0)
+
+
+@main.group()
+def platform() -> None:
+    """Platform operator tasks."""
+
+
+@platform.command("create-client")
+@click.option("--name", required=True)
+@click.option("--scopes", required=True, help='Space-separated, e.g. "platform:admin exchange".')
+def create_client(name: str, scopes: str) -> None:
+    """Create an API client for the platform operator and print its credentials once."""
+    from .auth.services import create_platform_client
+    from .errors import JifenError
+
+    app = _app()
+    with app.app_context():
+        try:
+            issued = create_platform_client(name, scopes.split())
+        except JifenError as error:
+            raise click.ClickException(error.message) from None
+    click.echo(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
+
+
+if __name__ == "__main__":
+    main()

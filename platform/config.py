@@ -1,0 +1,76 @@
+"""Settings, read once from the environment (names fixed by API.md, Command line).
+
+``Config.from_env()`` is what ``jifen`` commands use; tests build a ``Config`` directly.
+Everything has a default that runs the embedded platform: a SQLite file under
+``instance/`` and jobs run inline in the process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_INSTANCE_DIR = Path.cwd() / "instance"
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_INSTANCE_DIR / 'jifen.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = field(default_factory=_default_database_url)
+    # Migrations run as the schema owner; the app may connect as a role that owns nothing.
+    migrate_database_url: str | None = None
+    # On PostgreSQL the app switches to this role on connect, so row-level security applies
+    # even when the login role owns the tables. Empty: stay the login role.
+    database_role: str = "jifen_app"
+    redis_url: str | None = None
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    access_token_ttl_seconds: int = 3600
+    idempotency_ttl_hours: int = 24
+    max_body_bytes: int = 1024 * 1024
+    log_json: bool = True
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Config:
+        env = os.environ
+        config = cls(
+            database_url=env.get("JIFEN_DATABASE_URL") or _default_database_url(),
+            migrate_database_url=env.get("JIFEN_MIGRATE_DATABASE_URL") or None,
+            database_role=env.get("JIFEN_DATABASE_ROLE", "jifen_app"),
+            redis_url=env.get("JIFEN_REDIS_URL") or None,
+            secret_key=env.get("JIFEN_SECRET_KEY") or _instance_secret_key(),
+            stripe_api_key=env.get("STRIPE_API_KEY") or None,
+            stripe_api_base=env.get("JIFEN_STRIPE_API_BASE") or None,
+            log_json=env.get("JIFEN_LOG_FORMAT", "json") == "json",
+        )
+        return replace(config, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def migration_url(self) -> str:
+        return self.migrate_database_url or self.database_url
+
+
+def _instance_secret_key() -> str:
+    """A development key kept in ``instance/`` so sessions survive restarts.
+
+    Production sets ``JIFEN_SECRET_KEY``; this only saves a newcomer from choosing one.
+    """
+    path = DEFAULT_INSTANCE_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DEFAULT_INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

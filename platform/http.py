@@ -1,0 +1,250 @@
+"""API plumbing every endpoint shares: the error envelope, schemas, cursor lists and the
+blueprint that knows about idempotent responses.
+
+Every error leaves as ``{"error": {"type", "code", "message", "param"}}`` (API.md): our
+own ``JifenError``s, webargs validation failures, malformed JSON, 404/405/413 from
+Werkzeug and unexpected exceptions (a logged 500 that reveals nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, jsonify, request
+from flask_smorest import Api, Blueprint
+from flask_smorest.utils import resolve_schema_instance
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from . import clock, idempotency
+from .errors import JifenError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: ("invalid_request_error", "bad_request"),
+    401: ("authentication_error", "unauthenticated"),
+    403: ("permission_error", "forbidden"),
+    404: ("invalid_request_error", "resource_missing"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    409: ("invalid_request_error", "conflict"),
+    413: ("invalid_request_error", "request_too_large"),
+    415: ("invalid_request_error", "unsupported_media_type"),
+    422: ("invalid_request_error", "invalid_value"),
+    429: ("rate_limit_error", "rate_limited"),
+}
+
+
+def error_response(
+    status: int, type_: str, code: str, message: str, param: str | None = None
+) -> Response:
+    response = jsonify({"error": {"type": type_, "code": code, "message": message, "param": param}})
+    response.status_code = status
+    return response
+
+
+def jifen_error_response(error: JifenError) -> Response:
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    return response
+
+
+class JifenApi(Api):
+    """flask-smorest's Api with Jifen's error envelope."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        if messages:
+            return _validation_error_response(status, messages)
+        if status >= 500:
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                log.exception("unhandled error", exc_info=original)
+            return error_response(500, "api_error", "internal_error", "Something went wrong.")
+        type_, code = _HTTP_CODES.get(status, ("invalid_request_error", "bad_request"))
+        message = data.get("message") or _describe(status, error)
+        response = error_response(status, type_, code, message)
+        if status == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        for name, value in (data.get("headers") or {}).items():
+            response.headers[name] = value
+        return response
+
+
+def _describe(status: int, error: HTTPException) -> str:
+    if status == 404:
+        return f"Unrecognized request URL ({request.method}: {request.path})."
+    if status == 405:
+        return f"{request.method} is not allowed on {request.path}."
+    return error.description or error.name
+
+
+def _validation_error_response(status: int, messages: dict) -> Response:
+    """Turn webargs' nested messages into one envelope naming the first bad field."""
+    location, fields = next(iter(messages.items()))
+    if location == "json" and fields == ["Invalid JSON body."]:
+        return error_response(400, "invalid_request_error", "invalid_json", "Malformed JSON body.")
+    param, problem = _first_problem(fields)
+    if problem == "Unknown field.":
+        return error_response(
+            400, "invalid_request_error", "unknown_field", f"Unknown field: {param}.", param
+        )
+    if location == "json" and param == "_schema":
+        return error_response(
+            400, "invalid_request_error", "invalid_json", "The body must be a JSON object."
+        )
+    message = f"{param}: {problem}" if param else str(problem)
+    return error_response(422, "invalid_request_error", "invalid_value", message, param)
+
+
+def _first_problem(fields: Any, prefix: str = "") -> tuple[str | None, str]:
+    if isinstance(fields, dict):
+        for name, inner in fields.items():
+            path = f"{prefix}.{name}" if prefix else str(name)
+            return _first_problem(inner, path)
+    if isinstance(fields, list) and fields:
+        first = fields[0]
+        if isinstance(first, (dict, list)):
+            return _first_problem(first, prefix)
+        return prefix or None, str(first)
+    return prefix or None, str(fields)
+
+
+class JifenBlueprint(Blueprint):
+    """A blueprint whose ``response`` also tells an idempotent request how to store the
+    body it is about to return (see ``platform.idempotency``)."""
+
+    def response(self, status_code: int, schema: Any = None, **kwargs: Any):  # type: ignore[override]
+        document_and_dump = super().response(status_code, schema, **kwargs)
+        instance = resolve_schema_instance(schema) if schema is not None else None
+
+        def decorator(func):
+            @wraps(func)
+            def announce_rendering(*args: Any, **kw: Any) -> Any:
+                claim = idempotency.current_claim()
+                if claim is not None:
+                    claim.status = int(status_code)
+                    claim.render = instance.dump if instance is not None else (lambda r: r)
+                return func(*args, **kw)
+
+            return document_and_dump(announce_rendering)
+
+        return decorator
+
+
+# --- schemas ----------------------------------------------------------------------------
+
+
+class Timestamp(ma.fields.Field):
+    """ISO 8601 UTC with ``Z``."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return clock.iso(value)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any):
+        return ma.fields.AwareDateTime(default_timezone=clock.now().tzinfo)._deserialize(
+            value, attr, data, **kwargs
+        )
+
+
+class StrictSchema(ma.Schema):
+    """Input schemas reject unknown fields."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ObjectSchema(ma.Schema):
+    """Output objects: ``object``, ``id``, ``created`` first, like Stripe's."""
+
+    OBJECT: str = ""
+
+    object = ma.fields.Method("_object_name", dump_only=True)
+    id = ma.fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
+
+    class Meta:
+        ordered = True
+
+    def _object_name(self, _obj: Any) -> str:
+        return self.OBJECT
+
+
+class Points(ma.fields.Integer):
+    """A whole, positive number of points within JSON's exact integer range."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("strict", True)
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=2**53 - 1))
+        super().__init__(**kwargs)
+
+
+class ListArgs(StrictSchema):
+    limit = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=1, max=100))
+    starting_after = ma.fields.String(load_default=None)
+
+    class Meta:
+        unknown = ma.EXCLUDE  # filters are declared by subclasses; others are ignored
+
+
+_list_schemas: dict[type, type[ma.Schema]] = {}
+
+
+def list_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The ``{"object": "list", "data": [...], "has_more"}`` schema for ``item_schema``."""
+    if item_schema not in _list_schemas:
+        _list_schemas[item_schema] = type(
+            item_schema.__name__.removesuffix("Schema") + "ListSchema",
+            (ma.Schema,),
+            {
+                "object": ma.fields.Constant("list"),
+                "data": ma.fields.List(ma.fields.Nested(item_schema)),
+                "has_more": ma.fields.Boolean(),
+                "Meta": type("Meta", (), {"ordered": True}),
+            },
+        )
+    return _list_schemas[item_schema]
+
+
+def cursor_page(session: Session, statement: Any, model: Any, args: dict) -> dict:
+    """Newest first, ``limit`` items after the ``starting_after`` id (API.md, Lists).
+
+    ``statement`` is a select of ``model`` already filtered (and tenant-scoped by the
+    unit of work); an unknown or foreign ``starting_after`` is a 404 like any other id.
+    """
+    from .errors import NotFound
+
+    limit = args["limit"]
+    cursor_id = args.get("starting_after")
+    if cursor_id:
+        cursor = session.execute(
+            statement.with_only_columns(model.created, model.id).where(model.id == cursor_id)
+        ).one_or_none()
+        if cursor is None:
+            raise NotFound(f"No such object: {cursor_id}", param="starting_after")
+        statement = statement.where(
+            or_(
+                model.created < cursor.created,
+                and_(model.created == cursor.created, model.id < cursor.id),
+            )
+        )
+    rows = session.scalars(
+        statement.order_by(model.created.desc(), model.id.desc()).limit(limit + 1)
+    ).all()
+    return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}
+
+
+def wants_json() -> bool:
+    """Error bodies are JSON for the API; pages (added later) may render HTML."""
+    return not request.accept_mimetypes.accept_html or request.path.startswith(
+        ("/v1", "/oauth", "/openapi")
+    )
+
+
+__all__ = ["JifenApi", "JifenBlueprint", "cursor_page", "list_of", "select"]

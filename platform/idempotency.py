@@ -1,0 +1,197 @@
+"""The ``Idempotency-Key`` store (API.md, Conventions).
+
+A POST that carries the header goes through three steps:
+
+1. ``begin`` (before the view): look the key up for this caller. A finished request with
+   the same body hash is replayed (``Idempotent-Replayed: true``); another body is 409
+   ``idempotency_key_reused``; one still running is 409 ``idempotency_key_in_use``.
+   Otherwise the key is claimed in its own short transaction with a fresh claim token.
+2. The use case runs. When its unit of work commits, ``_record_response`` stores the
+   status and body in that same transaction, on the condition that the claim is still
+   ours. So the effect and the stored response are committed together or not at all.
+3. If the use case fails, the claim is released and the key can be used again.
+
+A claim abandoned by a crashed process is taken over after ``CLAIM_TIMEOUT``; the old
+process, should it wake up, finds the claim token changed and rolls back.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import clock
+from .db import Base, Created, UnitOfWork, on_unit_of_work_start, unit_of_work
+from .errors import Conflict, IdempotencyKeyInUse, IdempotencyKeyReused
+from .ids import new_id
+
+CLAIM_TIMEOUT = timedelta(minutes=2)
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(Created, Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("caller", "key", name="idempotency_keys_caller_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("idk"))
+    caller: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime]
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+@dataclass
+class Claim:
+    caller: str
+    key: str
+    token: str
+    status: int = 200
+    render: Any = None  # callable(result) -> JSON-able body, set by the view layer
+    recorded: bool = False
+
+
+@dataclass
+class Replay:
+    status: int
+    body: Any
+
+
+_current_claim: contextvars.ContextVar[Claim | None] = contextvars.ContextVar(
+    "idempotency_claim", default=None
+)
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    canonical = body
+    try:
+        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True).encode()
+    except ValueError:
+        pass
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def begin(caller: str, key: str, fingerprint: str, *, ttl: timedelta) -> Replay | Claim:
+    """Replay a finished request, refuse a conflicting one, or claim the key."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise Conflict(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+            code="idempotency_key_invalid",
+        )
+    now = clock.now()
+    token = secrets.token_hex(16)
+    with unit_of_work(platform=True) as uow:
+        record = uow.session.scalars(
+            select(IdempotencyRecord)
+            .where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+            .with_for_update()
+        ).one_or_none()
+        if record is not None and record.expires_at <= now:
+            uow.session.delete(record)
+            uow.session.flush()
+            record = None
+        if record is None:
+            uow.session.add(
+                IdempotencyRecord(
+                    caller=caller,
+                    key=key,
+                    request_hash=fingerprint,
+                    claim_token=token,
+                    claimed_at=now,
+                    expires_at=now + ttl,
+                )
+            )
+            try:
+                uow.commit()
+            except IntegrityError:
+                raise IdempotencyKeyInUse(
+                    "A request with this Idempotency-Key is in progress; retry later.",
+                ) from None
+            return _claimed(caller, key, token)
+        if record.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request.",
+                param="Idempotency-Key",
+            )
+        if record.response_status is not None:
+            return Replay(record.response_status, json.loads(record.response_body or "null"))
+        if now - record.claimed_at < CLAIM_TIMEOUT:
+            raise IdempotencyKeyInUse(
+                "A request with this Idempotency-Key is in progress; retry later."
+            )
+        record.claim_token, record.claimed_at = token, now  # take over an abandoned claim
+        uow.commit()
+        return _claimed(caller, key, token)
+
+
+def _claimed(caller: str, key: str, token: str) -> Claim:
+    claim = Claim(caller, key, token)
+    _current_claim.set(claim)
+    return claim
+
+
+def current_claim() -> Claim | None:
+    return _current_claim.get()
+
+
+def finish(claim: Claim) -> None:
+    """After the view: release a claim no unit of work recorded (the request failed or
+    wrote nothing), so the key may be retried."""
+    _current_claim.set(None)
+    if claim.recorded:
+        return
+    with unit_of_work(platform=True) as uow:
+        uow.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.caller == claim.caller,
+                IdempotencyRecord.key == claim.key,
+                IdempotencyRecord.claim_token == claim.token,
+                IdempotencyRecord.response_status.is_(None),
+            )
+        )
+        uow.commit()
+
+
+def _record_response(uow: UnitOfWork, result: Any) -> None:
+    claim = _current_claim.get()
+    if claim is None or claim.recorded or claim.render is None or result is None:
+        return
+    body = claim.render(result)
+    outcome = uow.session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.caller == claim.caller,
+            IdempotencyRecord.key == claim.key,
+            IdempotencyRecord.claim_token == claim.token,
+        )
+        .values(response_status=claim.status, response_body=json.dumps(body))
+        .execution_options(synchronize_session=False)
+    )
+    if outcome.rowcount != 1:
+        raise IdempotencyKeyInUse("This request's Idempotency-Key claim was taken over.")
+    uow.after_commit(lambda: setattr(claim, "recorded", True))
+
+
+def purge_expired() -> int:
+    """Delete keys past their retention (run by the periodic ``housekeeping`` job)."""
+    with unit_of_work(platform=True) as uow:
+        result = uow.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= clock.now())
+        )
+        uow.commit()
+        return result.rowcount or 0
+
+
+on_unit_of_work_start(lambda uow: uow.before_commit(_record_response))
