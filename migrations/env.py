@@ -2,8 +2,9 @@
 no alembic.ini, so nothing puts the repository root on ``sys.path``."""
 
 from alembic import context
-from jifen.migrations import load_models
 from sqlalchemy import create_engine, pool
+
+from jifen.migrations import load_models
 
 target_metadata = load_models()
 url = context.config.get_main_option("sqlalchemy.url")

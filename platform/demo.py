@@ -5,8 +5,16 @@ It grows as capabilities land: today it signs up two merchants and an alliance.
 
 from __future__ import annotations
 
-from jifen.platform.db import unit_of_work
+import json
+
 from sqlalchemy import select
+
+from jifen.platform.config import DEFAULT_INSTANCE_DIR
+from jifen.platform.db import unit_of_work
+
+# Demo credentials are kept here so a second ``jifen demo`` can show them again; the
+# platform itself never stores a client secret in plain text.
+DEMO_FILE = DEFAULT_INSTANCE_DIR / "demo.json"
 
 DEMO_PASSWORD = "jifen-demo-password"
 
@@ -51,4 +59,14 @@ def load_demo() -> dict:
                 "owner": spec["owner"]["email"],
             }
         )
-    return {"created": created, "already_present": existing, "owner_password": DEMO_PASSWORD}
+    known = json.loads(DEMO_FILE.read_text()) if DEMO_FILE.exists() else {}
+    known.update({entry["slug"]: entry for entry in created})
+    DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_FILE.write_text(json.dumps(known, indent=2, ensure_ascii=False))
+    return {
+        "tenants": [
+            known.get(slug, {"slug": slug}) for slug in [*existing, *[c["slug"] for c in created]]
+        ],
+        "created": [entry["slug"] for entry in created],
+        "owner_password": DEMO_PASSWORD,
+    }

@@ -10,10 +10,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from jifen.platform.db import Base, Created, TenantOwned
-from jifen.platform.ids import new_id
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.ids import new_id
 
 
 class TenantKind(enum.StrEnum):

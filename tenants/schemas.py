@@ -1,8 +1,9 @@
 """Request and response shapes for onboarding (API.md, Onboarding)."""
 
 import marshmallow as ma
-from jifen.platform.http import ObjectSchema, StrictSchema
 from marshmallow import validate
+
+from jifen.platform.http import ObjectSchema, StrictSchema
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="Use 2-63 of a-z, 0-9 and '-'.")
 CURRENCY_CODE = validate.Regexp(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from jifen.platform.auth import services as auth
 from jifen.platform.auth.model import TENANT_SCOPES, Role
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .model import Currency, Tenant
 

@@ -71,7 +71,9 @@ class Api:
             token=self.token(credentials["client_id"], credentials["client_secret"]),
         )
 
-    def platform_token(self, scopes: str = "platform:admin settlement:read settlement:write") -> str:
+    def platform_token(
+        self, scopes: str = "platform:admin settlement:read settlement:write"
+    ) -> str:
         from jifen.platform.auth.services import create_platform_client
 
         issued = create_platform_client(unique("operator-"), scopes.split())

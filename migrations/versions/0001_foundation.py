@@ -7,6 +7,7 @@ Create Date: 2026-11-23
 
 import sqlalchemy as sa
 from alembic import op
+
 from jifen.migrations import postgres
 
 revision = "0001"

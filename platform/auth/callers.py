@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any
 
 from flask import g, request
+
 from jifen.platform.errors import Forbidden, Unauthenticated
 
 # Resolvers turn a bearer token into a caller; the first that recognises it wins.

@@ -12,10 +12,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from jifen.platform.db import Base, Created, TenantOwned
-from jifen.platform.ids import new_id
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+
+from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.ids import new_id
 
 TENANT_SCOPES = (
     "points:read",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select, update
+
 from jifen.platform import clock
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
-from sqlalchemy import select, update
 
 from . import secrets
 from .callers import Caller
