@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "jifen.platform.auth.model",
     "jifen.platform.idempotency",
     "jifen.tenants.model",
+    "jifen.platform.webhooks.model",
 ]
 
 
@@ -37,7 +38,8 @@ def alembic_config(url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Apply migrations. ``heads``: every branch (areas add independent revisions)."""
     command.upgrade(alembic_config(url), revision)
 
 

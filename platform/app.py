@@ -54,6 +54,9 @@ def create_app(config: Config | None = None) -> Flask:
     from . import jobs
 
     jobs.init_app(app, config)
+    from .webhooks import delivery as webhook_delivery
+
+    webhook_delivery.allow_private_addresses = config.webhooks_allow_private
     init_oauth(app, token_ttl_seconds=config.access_token_ttl_seconds)
     _install_request_hooks(app, config)
     _register_api(app)
@@ -73,6 +76,7 @@ def _register_api(app: Flask) -> None:
     from jifen.tenants.api import blp as tenants_blp
 
     from .jobs_api import blp as jobs_blp
+    from .webhooks.api import blp as webhooks_blp
 
     api = JifenApi(
         app,
@@ -96,6 +100,7 @@ def _register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(tenants_blp)
     api.register_blueprint(jobs_blp)
+    api.register_blueprint(webhooks_blp)
 
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:

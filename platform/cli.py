@@ -49,7 +49,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Apply migrations (to the latest revision unless told otherwise)."""
     from jifen.migrations import upgrade

@@ -35,6 +35,8 @@ class Config:
     idempotency_ttl_hours: int = 24
     max_body_bytes: int = 1024 * 1024
     log_json: bool = True
+    # Let webhook endpoints point at loopback/private addresses (tests, local development).
+    webhooks_allow_private: bool = False
     testing: bool = False
 
     @classmethod
@@ -49,6 +51,7 @@ class Config:
             stripe_api_key=env.get("STRIPE_API_KEY") or None,
             stripe_api_base=env.get("JIFEN_STRIPE_API_BASE") or None,
             log_json=env.get("JIFEN_LOG_FORMAT", "json") == "json",
+            webhooks_allow_private=env.get("JIFEN_WEBHOOKS_ALLOW_PRIVATE") == "1",
         )
         return replace(config, **overrides)  # type: ignore[arg-type]
 

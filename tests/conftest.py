@@ -83,6 +83,7 @@ def config(database_url) -> Config:
         secret_key="test-secret-key",
         log_json=False,
         testing=True,
+        webhooks_allow_private=True,
     )
 
 

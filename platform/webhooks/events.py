@@ -1,0 +1,85 @@
+"""The event catalogue, and ``emit``: how any service reports something to webhooks.
+
+``emit`` must be called inside the unit of work that makes the change; it writes the
+event and its deliveries in that transaction and sends them only after it commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from jifen.platform import clock
+from jifen.platform.db import UnitOfWork
+from jifen.platform.errors import Unprocessable
+from jifen.platform.ids import new_id
+
+from .model import Delivery, Event, WebhookEndpoint
+
+CATALOGUE: dict[str, str] = {
+    "member.created": "A member joined the program.",
+    "member.frozen": "A member was frozen.",
+    "member.unfrozen": "A member was unfrozen.",
+    "points.earned": "Points were earned or awarded.",
+    "points.redeemed": "Points were redeemed.",
+    "points.transferred": "Points were given to another member.",
+    "points.expiring": "A member's points will expire soon (a reminder).",
+    "points.expired": "Points expired.",
+    "points.reversed": "A points transaction was reversed.",
+    "hold.created": "Points were held.",
+    "hold.captured": "A hold was captured.",
+    "hold.voided": "A hold was voided.",
+    "hold.expired": "A hold expired.",
+    "tier.changed": "A member's tier changed.",
+    "swap.completed": "A card holder swapped points between programs.",
+    "authorization.created": "A merchant authorized another tenant's points.",
+    "authorization.captured": "An authorization was captured.",
+    "authorization.voided": "An authorization was voided.",
+    "authorization.reversed": "A captured authorization was reversed.",
+    "settlement.batch.closed": "A settlement batch was closed.",
+    "settlement.batch.paid": "A settlement batch was paid.",
+    "webhook.test": "A test event sent from the console or the API.",
+}
+
+
+def validate_event_types(types: list[str]) -> list[str]:
+    unknown = [t for t in types if t != "*" and t not in CATALOGUE]
+    if unknown:
+        raise Unprocessable(f"Unknown event type: {', '.join(unknown)}.", param="enabled_events")
+    if not types:
+        raise Unprocessable("Subscribe to at least one event type, or '*'.", param="enabled_events")
+    return list(dict.fromkeys(types))
+
+
+def emit(uow: UnitOfWork, *, tenant_id: str, type: str, data: dict[str, Any]) -> Event:
+    """Record ``type`` for ``tenant_id`` and queue it for every subscribed endpoint."""
+    if type not in CATALOGUE:
+        raise ValueError(f"event type {type!r} is not in the catalogue")
+    session = uow.session
+    event = Event(id=new_id("evt"), tenant_id=tenant_id, type=type, data=data)
+    session.add(event)
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status == "enabled"
+        )
+    ).all()
+    now = clock.now()
+    deliveries = [
+        Delivery(
+            id=new_id("whd"),
+            tenant_id=tenant_id,
+            event_id=event.id,
+            endpoint_id=endpoint.id,
+            next_attempt_at=now,
+        )
+        for endpoint in endpoints
+        if "*" in endpoint.enabled_events or type in endpoint.enabled_events
+    ]
+    session.add_all(deliveries)
+    if deliveries:
+        from . import delivery
+
+        for item in deliveries:
+            delivery.send_after_commit(uow, item.id)
+    return event
