@@ -118,7 +118,8 @@ def _first_problem(fields: Any, prefix: str = "") -> tuple[str | None, str]:
 
 class JifenBlueprint(Blueprint):
     """A blueprint whose ``response`` also tells an idempotent request how to store the
-    body it is about to return (see ``platform.idempotency``)."""
+    body it is about to return (see ``platform.idempotency``), and stores it itself when
+    the view's unit of work did not."""
 
     def response(self, status_code: int, schema: Any = None, **kwargs: Any):  # type: ignore[override]
         document_and_dump = super().response(status_code, schema, **kwargs)
@@ -131,7 +132,15 @@ class JifenBlueprint(Blueprint):
                 if claim is not None:
                     claim.status = int(status_code)
                     claim.render = instance.dump if instance is not None else (lambda r: r)
-                return func(*args, **kw)
+                result = func(*args, **kw)
+                if (
+                    claim is not None
+                    and not claim.recorded
+                    and not isinstance(result, (tuple, Response))
+                ):
+                    # The view's own unit of work stored nothing: store what we answer.
+                    idempotency.record_response(claim, claim.status, claim.render(result))
+                return result
 
             return document_and_dump(announce_rendering)
 

@@ -12,11 +12,19 @@ A POST that carries the header goes through three steps:
 3. If the use case fails, the claim is released and the key can be used again.
 
 A claim abandoned by a crashed process is taken over after ``CLAIM_TIMEOUT``; the old
-process, should it wake up, finds the claim token changed and rolls back.
+process, should it wake up, finds the claim token changed and rolls back. A successful
+view whose unit of work stored nothing (it returned no result, or ran work that commits
+on its own, like ``POST /v1/platform/jobs``) has its response stored after the fact by
+``record_response``.
+
+Stored responses can hold secrets shown once (signup's client secret), so they are sealed
+with AES-GCM under a key derived from the app's ``SECRET_KEY``, bound to the caller and
+key; the database never holds them in plain text.
 """
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import hashlib
 import json
@@ -25,6 +33,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
 from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -126,7 +137,7 @@ def begin(caller: str, key: str, fingerprint: str, *, ttl: timedelta) -> Replay 
                 param="Idempotency-Key",
             )
         if record.response_status is not None:
-            return Replay(record.response_status, json.loads(record.response_body or "null"))
+            return Replay(record.response_status, _unseal(caller, key, record.response_body))
         if now - record.claimed_at < CLAIM_TIMEOUT:
             raise IdempotencyKeyInUse(
                 "A request with this Idempotency-Key is in progress; retry later."
@@ -176,12 +187,58 @@ def _record_response(uow: UnitOfWork, result: Any) -> None:
             IdempotencyRecord.key == claim.key,
             IdempotencyRecord.claim_token == claim.token,
         )
-        .values(response_status=claim.status, response_body=json.dumps(body))
+        .values(response_status=claim.status, response_body=_seal(claim.caller, claim.key, body))
         .execution_options(synchronize_session=False)
     )
     if outcome.rowcount != 1:
         raise IdempotencyKeyInUse("This request's Idempotency-Key claim was taken over.")
     uow.after_commit(lambda: setattr(claim, "recorded", True))
+
+
+def record_response(claim: Claim, status: int, body: Any) -> None:
+    """After a successful view that stored no response in its own unit of work: store
+    what the client got, so a retry with the key replays it instead of running again."""
+    if claim.recorded:
+        return
+    with unit_of_work(platform=True) as uow:
+        outcome = uow.session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.caller == claim.caller,
+                IdempotencyRecord.key == claim.key,
+                IdempotencyRecord.claim_token == claim.token,
+                IdempotencyRecord.response_status.is_(None),
+            )
+            .values(response_status=status, response_body=_seal(claim.caller, claim.key, body))
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+    claim.recorded = outcome.rowcount == 1
+
+
+def _cipher() -> AESGCM:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return AESGCM(hashlib.sha256(b"jifen idempotent responses\n" + secret).digest())
+
+
+def _seal(caller: str, key: str, body: Any) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = _cipher().encrypt(nonce, json.dumps(body).encode(), f"{caller}\n{key}".encode())
+    return "v1:" + base64.b64encode(nonce + sealed).decode()
+
+
+def _unseal(caller: str, key: str, stored: str | None) -> Any:
+    """Raises Conflict when the stored response cannot be read (``SECRET_KEY`` changed)."""
+    raw = base64.b64decode((stored or "").removeprefix("v1:"))
+    try:
+        plain = _cipher().decrypt(raw[:12], raw[12:], f"{caller}\n{key}".encode())
+    except (InvalidTag, ValueError):
+        raise Conflict(
+            "The response stored for this Idempotency-Key can no longer be read; use a new key.",
+            code="idempotency_key_unreadable",
+            param="Idempotency-Key",
+        ) from None
+    return json.loads(plain)
 
 
 def purge_expired() -> int:

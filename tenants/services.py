@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from jifen.platform.auth import services as auth
 from jifen.platform.auth.model import TENANT_SCOPES, Role
 from jifen.platform.db import unit_of_work
-from jifen.platform.errors import Conflict, NotFound
+from jifen.platform.errors import Conflict, JifenError, NotFound
 
 from .model import Currency, Tenant
 
@@ -29,7 +29,9 @@ def sign_up(*, tenant: dict, currency: dict, owner: dict) -> Signup:
     with unit_of_work(platform=True) as uow:
         session = uow.session
         if session.scalar(select(Tenant.id).where(Tenant.slug == tenant["slug"])):
-            raise Conflict(f"The slug {tenant['slug']} is taken.", code="slug_taken", param="slug")
+            raise Conflict(
+                f"The slug {tenant['slug']} is taken.", code="slug_taken", param="tenant.slug"
+            )
         if session.scalar(select(Currency.id).where(Currency.code == currency["code"])):
             raise Conflict(
                 f"The currency code {currency['code']} is taken.",
@@ -43,7 +45,11 @@ def sign_up(*, tenant: dict, currency: dict, owner: dict) -> Signup:
             tenant=new_tenant, tenant_id=new_tenant.id, code=currency["code"], name=currency["name"]
         )
         session.add(new_currency)
-        user = auth.new_staff_user(session, email=owner["email"], password=owner["password"])
+        try:
+            user = auth.new_staff_user(session, email=owner["email"], password=owner["password"])
+        except JifenError as error:
+            error.param = f"owner.{error.param}" if error.param else "owner"
+            raise
         auth.grant_role(session, tenant_id=new_tenant.id, user_id=user.id, role=Role.OWNER)
         client = auth.new_client(
             session,

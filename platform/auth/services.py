@@ -147,7 +147,9 @@ def new_staff_user(session, *, email: str, password: str, name: str = "") -> Sta
     if len(password) < 8:
         raise Unprocessable("The password must have at least 8 characters.", param="password")
     if session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
-        raise Conflict(f"A user with the email {email} already exists.", code="email_taken")
+        raise Conflict(
+            f"A user with the email {email} already exists.", code="email_taken", param="email"
+        )
     user = StaffUser(email=email, password_hash=secrets.hash_password(password), name=name)
     session.add(user)
     session.flush()

@@ -1,0 +1,130 @@
+"""Tenant isolation over HTTP: tenant A's token never reaches tenant B's objects.
+
+The walker visits every ``/v1`` rule with a path parameter, puts in the id of an object
+of tenant B, and calls every method with tenant A's token. B's id must be
+indistinguishable from an id that does not exist (API.md: 404, never reveal), and never
+a 2xx.
+
+``TARGETS`` says how to make tenant B's object for each path segment that precedes a
+parameter (``/v1/members/<member_id>`` -> ``"members"``). A new endpoint with a path
+parameter fails ``test_every_parametrised_v1_rule_has_an_isolation_target`` until it
+gets an entry here.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from factories import Api, TenantHandle
+
+from jifen.platform.app import create_app
+
+_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+@dataclass(frozen=True)
+class Target:
+    """How to make tenant B's object for one kind of path parameter."""
+
+    prefix: str  # id prefix, for an id that does not exist
+    make: Callable[[Api, TenantHandle], str]  # returns the id of a new object of B
+    bodies: dict[str, Any] = field(default_factory=dict)  # method -> a valid JSON body
+
+
+TARGETS: dict[str, Target] = {
+    # "members": Target("mem", lambda api, owner: api.member(owner)["id"]),
+}
+
+
+def v1_rules_with_parameters(app) -> list:
+    return [
+        rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/v1/") and rule.arguments
+    ]
+
+
+def segment_before(rule: str, name: str) -> str:
+    """``/v1/holds/<hold_id>/capture``, ``hold_id`` -> ``holds``."""
+    for match in _PARAM.finditer(rule):
+        if match.group(1) == name:
+            return rule[: match.start()].rstrip("/").rsplit("/", 1)[-1]
+    raise KeyError(name)
+
+
+def unregistered(app) -> list[str]:
+    return sorted(
+        f"{rule.rule} ({name})"
+        for rule in v1_rules_with_parameters(app)
+        for name in rule.arguments
+        if segment_before(rule.rule, name) not in TARGETS
+    )
+
+
+def fill(rule: str, ids: dict[str, str]) -> str:
+    return _PARAM.sub(lambda match: ids[match.group(1)], rule)
+
+
+def unknown_id(prefix: str) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return f"{prefix}_" + "".join(secrets.choice(alphabet) for _ in range(20))
+
+
+def test_every_parametrised_v1_rule_has_an_isolation_target(app):
+    missing = unregistered(app)
+    assert not missing, (
+        "add these to TARGETS in tests/platform/test_isolation.py so the isolation walk "
+        f"covers them: {missing}"
+    )
+
+
+def test_the_coverage_check_notices_a_new_rule(config, app):
+    other = create_app(config)
+    other.add_url_rule("/v1/gadgets/<gadget_id>/spin", "spin", lambda gadget_id: "")
+    try:
+        assert unregistered(other) == ["/v1/gadgets/<gadget_id>/spin (gadget_id)"]
+    finally:
+        other.extensions["jifen.db"].dispose()
+        from jifen.platform.db import set_default_database
+
+        set_default_database(app.extensions["jifen.db"])
+
+
+def test_tenant_a_cannot_reach_tenant_b_objects(app, api, client):
+    a, b = api.signup(), api.signup()
+    visited = []
+    for rule in v1_rules_with_parameters(app):
+        targets = {name: TARGETS[segment_before(rule.rule, name)] for name in rule.arguments}
+        b_ids = {name: target.make(api, b) for name, target in targets.items()}
+        missing_ids = {name: unknown_id(target.prefix) for name, target in targets.items()}
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            body = next(
+                (t.bodies[method] for t in targets.values() if method in t.bodies),
+                {} if method in {"POST", "PUT", "PATCH"} else None,
+            )
+
+            def call(ids, method=method, body=body, rule=rule):
+                return client.open(fill(rule.rule, ids), method=method, json=body, headers=a.auth)
+
+            foreign, missing = call(b_ids), call(missing_ids)
+            label = f"{method} {rule.rule}"
+            assert not 200 <= foreign.status_code < 300, (label, foreign.get_json())
+            assert foreign.status_code in (403, 404), (label, foreign.status_code)
+            seen = (foreign.status_code, (foreign.get_json() or {}).get("error", {}).get("code"))
+            unseen = (missing.status_code, (missing.get_json() or {}).get("error", {}).get("code"))
+            assert seen == unseen, f"{label}: B's id answers {seen}, an unknown id {unseen}"
+            visited.append(label)
+    assert len(visited) == sum(
+        len(rule.methods - {"HEAD", "OPTIONS"}) for rule in v1_rules_with_parameters(app)
+    )
+
+
+def test_get_tenant_shows_the_callers_tenant_not_another(api, client):
+    a, b = api.signup(), api.signup()
+    seen_by_a = client.get("/v1/tenant", headers=a.auth).get_json()
+    seen_by_b = client.get("/v1/tenant", headers=b.auth).get_json()
+    assert seen_by_a["id"] == a.id and seen_by_a["currency"]["code"] == a.currency_code
+    assert seen_by_b["id"] == b.id and seen_by_b["currency"]["code"] == b.currency_code
