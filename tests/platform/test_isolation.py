@@ -36,8 +36,36 @@ class Target:
     bodies: dict[str, Any] = field(default_factory=dict)  # method -> a valid JSON body
 
 
+def _webhook_endpoint(api: Api, owner: TenantHandle) -> str:
+    response = api.client.post(
+        "/v1/webhook_endpoints",
+        json={"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]},
+        headers=owner.auth,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _event(api: Api, owner: TenantHandle) -> str:
+    endpoint = _webhook_endpoint(api, owner)
+    response = api.client.post(f"/v1/webhook_endpoints/{endpoint}/test", headers=owner.auth)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _webhook_delivery(api: Api, owner: TenantHandle) -> str:
+    endpoint = _webhook_endpoint(api, owner)
+    sent = api.client.post(f"/v1/webhook_endpoints/{endpoint}/test", headers=owner.auth)
+    assert sent.status_code == 201, sent.get_json()
+    listed = api.client.get(f"/v1/webhook_endpoints/{endpoint}/deliveries", headers=owner.auth)
+    [delivery] = listed.get_json()["data"]
+    return delivery["id"]
+
+
 TARGETS: dict[str, Target] = {
-    # "members": Target("mem", lambda api, owner: api.member(owner)["id"]),
+    "webhook_endpoints": Target("whe", _webhook_endpoint),
+    "webhook_deliveries": Target("whd", _webhook_delivery),
+    "events": Target("evt", _event),
 }
 
 
