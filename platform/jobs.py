@@ -37,7 +37,11 @@ RETRY_INTERVALS = [10, 60, 300]
 
 # Modules that register periodic jobs; imported lazily so that ``platform`` never
 # imports the areas that depend on it.
-PERIODIC_JOB_MODULES = ["jifen.platform.housekeeping", "jifen.platform.webhooks.delivery"]
+PERIODIC_JOB_MODULES = [
+    "jifen.platform.housekeeping",
+    "jifen.platform.webhooks.delivery",
+    "jifen.platform.ledger.jobs",
+]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,69 @@
+"""The double-entry points ledger (DESIGN.md, The ledger).
+
+Every part of Jifen moves points through the functions re-exported here; they run inside
+the caller's unit of work and never commit.
+
+* ``model``: accounts, transactions, postings, holds, lots and lot consumptions;
+* ``postings``: the posting service, the only writer of postings, balances and lots;
+* ``holds``: two-phase spending (place, capture, void, expire);
+* ``lots``: which lots a debit or an expiry takes points from (pure);
+* ``expiry``: expiry policies (pure);
+* ``sweeps``, ``jobs``: the nightly expiry sweep; ``audit``: the ledger's invariants.
+"""
+
+from .holds import capture_hold, expire_holds, place_hold, void_hold
+from .model import (
+    MAX_POINTS,
+    Account,
+    AccountType,
+    Hold,
+    HoldStatus,
+    Kind,
+    Lot,
+    LotConsumption,
+    Posting,
+    Transaction,
+)
+from .postings import (
+    Balance,
+    ExpiringPoints,
+    check_points,
+    credit,
+    debit,
+    expire_lots,
+    lock_wallets,
+    open_wallet,
+    reverse,
+    tenant_account,
+    transfer,
+    wallet_balance,
+)
+
+__all__ = [
+    "MAX_POINTS",
+    "Account",
+    "AccountType",
+    "Balance",
+    "ExpiringPoints",
+    "Hold",
+    "HoldStatus",
+    "Kind",
+    "Lot",
+    "LotConsumption",
+    "Posting",
+    "Transaction",
+    "capture_hold",
+    "check_points",
+    "credit",
+    "debit",
+    "expire_holds",
+    "expire_lots",
+    "lock_wallets",
+    "open_wallet",
+    "place_hold",
+    "reverse",
+    "tenant_account",
+    "transfer",
+    "void_hold",
+    "wallet_balance",
+]

@@ -1,0 +1,581 @@
+"""The posting service: the only code that writes postings, wallet balances and lots.
+
+Every other part of Jifen asks these functions to move points (STYLE.md, habit 4). They run
+inside the caller's unit of work: they take its ``session`` first, flush, and never commit.
+Callers that may meet a deadlock wrap their unit of work in ``run_in_transaction``.
+
+Concurrency. Every function that changes a wallet first locks the wallet row (``SELECT ...
+FOR UPDATE``; two wallets in id order, so two transfers in opposite directions never
+deadlock) and then reads the wallet's lots and holds afresh. Everything about a wallet -
+balance, held, lots, holds - is written only under that lock. SQLite has no row locks;
+there every transaction starts with ``BEGIN IMMEDIATE`` and writers take turns.
+Tenant-wide accounts (issuance, redemption, breakage, ...) are never locked or updated:
+they keep no cached balance, a posting to them is one INSERT.
+
+Points whose lot has expired but that the nightly sweep has not yet moved to breakage are
+not spendable: every spend takes only *live* points (see ``lots.py``), and
+``wallet_balance`` shows the balance as it will be after the sweep.
+
+Sign convention: a posting's amount is positive into an account and negative out of it.
+Credits come out of ``issuance`` (which runs below zero by design); debits go into
+``redemption``; expiry goes into ``breakage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jifen.platform import clock
+from jifen.platform.db import is_unique_violation
+from jifen.platform.errors import InsufficientPoints, InvalidState, Unprocessable
+
+from . import lots as lot_rules
+from .model import (
+    MAX_POINTS,
+    NEGATIVE_BY_DESIGN,
+    Account,
+    AccountType,
+    Kind,
+    Lot,
+    LotConsumption,
+    Posting,
+    Transaction,
+)
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    points: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Balance:
+    points: int
+    held: int
+    available: int
+    expiring: list[ExpiringPoints]
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+def check_points(points: Any, *, param: str = "points") -> int:
+    """Return ``points`` if it is a whole number from 1 to 2**53 - 1.
+
+    Raises Unprocessable (code ``invalid_points``) otherwise.
+    """
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise Unprocessable("Points must be a whole number.", code="invalid_points", param=param)
+    if points <= 0:
+        raise Unprocessable("Points must be positive.", code="invalid_points", param=param)
+    if points > MAX_POINTS:
+        raise Unprocessable(
+            f"Points must be at most {MAX_POINTS}.", code="invalid_points", param=param
+        )
+    return points
+
+
+def open_wallet(session: Session, *, tenant_id: str, asset: str, owner_id: str) -> Account:
+    """The member wallet of ``owner_id`` in ``asset``, created empty if there is none."""
+    query = select(Account).where(
+        Account.tenant_id == tenant_id,
+        Account.asset == asset,
+        Account.type == AccountType.MEMBER_WALLET.value,
+        Account.owner_id == owner_id,
+    )
+    return _get_or_create(
+        session,
+        query,
+        lambda: Account(
+            tenant_id=tenant_id,
+            asset=asset,
+            type=AccountType.MEMBER_WALLET.value,
+            owner_id=owner_id,
+            may_go_negative=False,
+            balance=0,
+            held=0,
+            version=0,
+        ),
+    )
+
+
+def tenant_account(session: Session, *, tenant_id: str, asset: str, type: str) -> Account:
+    """The tenant's one account of ``type`` (issuance, breakage, ...) in ``asset``.
+
+    Raises ValueError for an unknown type or for ``member_wallet`` (use ``open_wallet``).
+    """
+    account_type = AccountType(type)
+    if account_type is AccountType.MEMBER_WALLET:
+        raise ValueError("member wallets are opened with open_wallet")
+    query = select(Account).where(
+        Account.tenant_id == tenant_id,
+        Account.asset == asset,
+        Account.type == account_type.value,
+        Account.owner_id.is_(None),
+    )
+    return _get_or_create(
+        session,
+        query,
+        lambda: Account(
+            tenant_id=tenant_id,
+            asset=asset,
+            type=account_type.value,
+            may_go_negative=account_type in NEGATIVE_BY_DESIGN,
+        ),
+    )
+
+
+def _get_or_create(session: Session, query: Any, make: Any) -> Account:
+    found = session.scalars(query).first()
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            account = make()
+            session.add(account)
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        return session.scalars(query).one()
+    return account
+
+
+def lock_wallets(session: Session, wallets: Iterable[Account | str]) -> dict[str, Account]:
+    """Lock the wallets' rows (given as accounts or ids) in id order and refresh them:
+    ``{wallet id: wallet}``.
+
+    Raises Unprocessable if one of them is not a member wallet.
+    """
+    ids = sorted({wallet if isinstance(wallet, str) else wallet.id for wallet in wallets})
+    locked = session.scalars(
+        select(Account)
+        .where(Account.id.in_(ids))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    found = {account.id: account for account in locked}
+    for wallet_id in ids:
+        if wallet_id not in found or not found[wallet_id].is_wallet:
+            raise Unprocessable(f"{wallet_id} is not a member wallet.", param="wallet")
+    return found
+
+
+# --- moving points ---------------------------------------------------------------------
+
+
+def credit(
+    session: Session,
+    wallet: Account,
+    points: int,
+    *,
+    kind: str,
+    reference: str | None = None,
+    expires_at: datetime | None = None,
+    metadata: dict | None = None,
+    source_type: str = "issuance",
+) -> Transaction:
+    """Move ``points`` from the tenant's ``source_type`` account into the wallet and open a
+    lot expiring at ``expires_at`` (None: never; a past time is allowed for imports).
+
+    Raises Unprocessable for bad points or a naive ``expires_at``.
+    """
+    check_points(points)
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise Unprocessable("expires_at must carry a time zone.", param="expires_at")
+    source = tenant_account(
+        session, tenant_id=wallet.tenant_id, asset=wallet.asset, type=source_type
+    )
+    wallet = lock_wallets(session, [wallet])[wallet.id]
+    transaction = _post(
+        session,
+        tenant_id=wallet.tenant_id,
+        kind=kind,
+        legs=[(source, -points), (wallet, points)],
+        reference=reference,
+        metadata=metadata,
+    )
+    _open_lot(session, wallet, points, expires_at, transaction)
+    session.flush()
+    return transaction
+
+
+def debit(
+    session: Session,
+    wallet: Account,
+    points: int,
+    *,
+    kind: str,
+    reference: str | None = None,
+    metadata: dict | None = None,
+    sink_type: str = "redemption",
+) -> Transaction:
+    """Move ``points`` out of the wallet into the tenant's ``sink_type`` account, consuming
+    lots nearest expiry first.
+
+    Raises InsufficientPoints when fewer points are available (nothing changes), and
+    Unprocessable for bad points.
+    """
+    check_points(points)
+    sink = tenant_account(session, tenant_id=wallet.tenant_id, asset=wallet.asset, type=sink_type)
+    wallet = lock_wallets(session, [wallet])[wallet.id]
+    return spend(
+        session, wallet, points, sink=sink, kind=kind, reference=reference, metadata=metadata
+    )
+
+
+def spend(
+    session: Session,
+    wallet: Account,
+    points: int,
+    *,
+    sink: Account,
+    kind: str,
+    reference: str | None = None,
+    metadata: dict | None = None,
+    releasing: int = 0,
+) -> Transaction:
+    """Debit a wallet the caller has locked; ``releasing`` held points are freed for it
+    (a hold being captured). For ``debit`` and ``holds.capture_hold``.
+
+    Raises InsufficientPoints when fewer points are available.
+    """
+    plan = _plan_take(session, wallet, points, releasing=releasing)
+    wallet.held -= releasing
+    transaction = _post(
+        session,
+        tenant_id=wallet.tenant_id,
+        kind=kind,
+        legs=[(wallet, -points), (sink, points)],
+        reference=reference,
+        metadata=metadata,
+    )
+    _consume(session, transaction, plan)
+    session.flush()
+    return transaction
+
+
+def transfer(
+    session: Session,
+    from_wallet: Account,
+    to_wallet: Account,
+    points: int,
+    *,
+    reference: str | None = None,
+    metadata: dict | None = None,
+) -> Transaction:
+    """Move ``points`` between two wallets of one tenant and asset (gifting).
+
+    The receiver gets the giver's lots' expiry, not a fresh one: for each expiry date among
+    the consumed lots, one lot with that date opens on the receiving side, so a gift never
+    extends the life of points.
+
+    Raises InsufficientPoints (nothing changes); Unprocessable for bad points, the same
+    wallet on both sides, or wallets of different tenants or assets.
+    """
+    check_points(points)
+    if from_wallet.id == to_wallet.id:
+        raise Unprocessable(
+            "Cannot transfer points to the same wallet.", code="same_wallet", param="to"
+        )
+    if (from_wallet.tenant_id, from_wallet.asset) != (to_wallet.tenant_id, to_wallet.asset):
+        raise Unprocessable("Both wallets must hold the same tenant's points.", param="to")
+    locked = lock_wallets(session, [from_wallet, to_wallet])
+    giver, receiver = locked[from_wallet.id], locked[to_wallet.id]
+    plan = _plan_take(session, giver, points)
+    transaction = _post(
+        session,
+        tenant_id=giver.tenant_id,
+        kind=Kind.TRANSFER,
+        legs=[(giver, -points), (receiver, points)],
+        reference=reference,
+        metadata=metadata,
+    )
+    _consume(session, transaction, plan)
+    by_expiry: dict[datetime | None, int] = {}
+    for lot, taken in plan:
+        by_expiry[lot.expires_at] = by_expiry.get(lot.expires_at, 0) + taken
+    for expires_at, taken in by_expiry.items():
+        _open_lot(session, receiver, taken, expires_at, transaction)
+    session.flush()
+    return transaction
+
+
+def reverse(
+    session: Session, transaction: Transaction, *, reason: str | None = None
+) -> Transaction:
+    """Post the exact mirror of ``transaction``: every posting negated.
+
+    Points a debit took come back into the very lots they left (even an expired lot, which
+    the next sweep then clears). Points a credit gave are taken back from the lots it
+    opened first, then from the wallet's other lots in spending order.
+
+    Raises InvalidState if the transaction is a reversal or was reversed already (a unique
+    constraint makes this hold under concurrency too), InsufficientPoints if a wallet no
+    longer has the points to give back (nothing changes).
+    """
+    if transaction.kind == Kind.REVERSE:
+        raise InvalidState("A reversal cannot itself be reversed.", param="transaction")
+    postings = session.scalars(
+        select(Posting).where(Posting.transaction_id == transaction.id).order_by(Posting.id)
+    ).all()
+    accounts = {
+        account.id: account
+        for account in session.scalars(
+            select(Account).where(Account.id.in_({p.account_id for p in postings}))
+        )
+    }
+    wallets = lock_wallets(session, [a for a in accounts.values() if a.is_wallet])
+    accounts.update(wallets)
+    _refuse_second_reversal(session, transaction)
+
+    net: dict[str, int] = {}
+    for posting in postings:
+        if posting.account_id in wallets:
+            net[posting.account_id] = net.get(posting.account_id, 0) - posting.amount
+    consumed = session.scalars(
+        select(LotConsumption)
+        .where(LotConsumption.transaction_id == transaction.id)
+        .order_by(LotConsumption.id)
+    ).all()
+    opened = session.scalars(select(Lot.id).where(Lot.transaction_id == transaction.id)).all()
+    takes = {
+        wallet_id: _plan_take(session, wallets[wallet_id], -amount, first=set(opened))
+        for wallet_id, amount in net.items()
+        if amount < 0
+    }
+    mirror = _post(
+        session,
+        tenant_id=transaction.tenant_id,
+        kind=Kind.REVERSE,
+        legs=[(accounts[p.account_id], -p.amount) for p in postings],
+        reference=transaction.reference,
+        metadata={"reason": reason} if reason else None,
+        reverses_id=transaction.id,
+    )
+    for consumption in consumed:
+        consumption.lot.remaining += consumption.points
+    for plan in takes.values():
+        _consume(session, mirror, plan)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise InvalidState("The transaction was reversed already.") from None
+        raise
+    return mirror
+
+
+def _refuse_second_reversal(session: Session, transaction: Transaction) -> None:
+    reversal = session.scalar(
+        select(Transaction.id).where(
+            Transaction.tenant_id == transaction.tenant_id,
+            Transaction.reverses_id == transaction.id,
+        )
+    )
+    if reversal is not None:
+        raise InvalidState(
+            f"The transaction was reversed already (by {reversal}).", param="transaction"
+        )
+
+
+def expire_lots(session: Session, *, tenant_id: str, now: datetime) -> list[Transaction]:
+    """Move what remains in the tenant's expired lots (``expires_at <= now``) to breakage:
+    one ``expire`` transaction per wallet. Points pending holds reserve stay (see lots.py).
+    Safe to re-run: lots already emptied are not due any more."""
+    due = session.execute(
+        select(Lot.wallet_id, Account.asset)
+        .join(Account, Account.id == Lot.wallet_id)
+        .where(
+            Lot.tenant_id == tenant_id,
+            Lot.remaining > 0,
+            Lot.expires_at.is_not(None),
+            Lot.expires_at <= now,
+        )
+        .distinct()
+    ).all()
+    if not due:
+        return []
+    breakage = {
+        asset: tenant_account(session, tenant_id=tenant_id, asset=asset, type="breakage")
+        for asset in {asset for _, asset in due}
+    }
+    wallets = lock_wallets(session, [wallet_id for wallet_id, _ in due])
+    transactions = []
+    for wallet_id in sorted(wallets):
+        wallet = wallets[wallet_id]
+        plan = lot_rules.expiry_plan(
+            _open_lots(session, wallet), balance=wallet.balance, held=wallet.held, now=now
+        )
+        points = sum(taken for _, taken in plan)
+        if not points:
+            continue
+        transaction = _post(
+            session,
+            tenant_id=tenant_id,
+            kind=Kind.EXPIRE,
+            legs=[(wallet, -points), (breakage[wallet.asset], points)],
+            reference=None,
+            metadata=None,
+        )
+        _consume(session, transaction, plan)
+        transactions.append(transaction)
+    session.flush()
+    return transactions
+
+
+def wallet_balance(session: Session, wallet: Account, *, now: datetime) -> Balance:
+    """The wallet as the member sees it at ``now``: expired points already left out."""
+    wallet = session.get(Account, wallet.id, populate_existing=True)
+    lots = _open_lots(session, wallet)
+    dead = _dead_points(lots, wallet, now)
+    points = wallet.balance - sum(dead.values())
+    expiring = lot_rules.expiring(lots, after=dead)
+    return Balance(
+        points=points,
+        held=wallet.held,
+        available=points - wallet.held,
+        expiring=[ExpiringPoints(points=p, expires_at=at) for p, at in expiring],
+    )
+
+
+def reserve(session: Session, wallet: Account, points: int) -> None:
+    """Add ``points`` to what a locked wallet holds (for ``holds.place_hold``).
+
+    Raises InsufficientPoints when fewer points are available.
+    """
+    dead = _dead_points(_open_lots(session, wallet), wallet, clock.now())
+    available = wallet.balance - wallet.held - sum(dead.values())
+    if points > available:
+        raise _insufficient(available, points)
+    wallet.held += points
+    wallet.version += 1
+
+
+def release(wallet: Account, points: int) -> None:
+    """Free ``points`` a locked wallet held for a voided or expired hold."""
+    wallet.held -= points
+    wallet.version += 1
+
+
+# --- the one place rows are written ----------------------------------------------------
+
+
+def _post(
+    session: Session,
+    *,
+    tenant_id: str,
+    kind: str,
+    legs: Sequence[tuple[Account, int]],
+    reference: str | None,
+    metadata: dict | None,
+    reverses_id: str | None = None,
+) -> Transaction:
+    totals: dict[str, int] = {}
+    for account, amount in legs:
+        if amount == 0:
+            raise ValueError("a posting moves a non-zero amount")
+        totals[account.asset] = totals.get(account.asset, 0) + amount
+    if any(totals.values()):
+        raise ValueError(f"postings do not balance: {totals}")
+    transaction = Transaction(
+        tenant_id=tenant_id,
+        kind=Kind(kind).value,
+        reference=reference,
+        meta=dict(metadata or {}),
+        reverses_id=reverses_id,
+        created=clock.now(),
+    )
+    session.add(transaction)
+    for account, amount in legs:
+        balance_after = None
+        if account.is_wallet:
+            balance_after = account.balance + amount
+            if balance_after < 0 and not account.may_go_negative:
+                raise _insufficient(account.balance, -amount)
+            account.balance = balance_after
+            account.version += 1
+        session.add(
+            Posting(
+                transaction=transaction,
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                asset=account.asset,
+                amount=amount,
+                balance_after=balance_after,
+            )
+        )
+    return transaction
+
+
+def _open_lot(
+    session: Session,
+    wallet: Account,
+    points: int,
+    expires_at: datetime | None,
+    transaction: Transaction,
+) -> Lot:
+    lot = Lot(
+        tenant_id=wallet.tenant_id,
+        wallet_id=wallet.id,
+        points=points,
+        remaining=points,
+        expires_at=expires_at,
+        transaction=transaction,
+        created=clock.now(),
+    )
+    session.add(lot)
+    return lot
+
+
+def _consume(session: Session, transaction: Transaction, plan: Iterable[tuple[Lot, int]]) -> None:
+    for lot, taken in plan:
+        lot.remaining -= taken
+        session.add(
+            LotConsumption(tenant_id=lot.tenant_id, transaction=transaction, lot=lot, points=taken)
+        )
+
+
+def _plan_take(
+    session: Session,
+    wallet: Account,
+    points: int,
+    *,
+    releasing: int = 0,
+    first: Collection[str] = (),
+) -> list[tuple[Lot, int]]:
+    lots = _open_lots(session, wallet)
+    dead = _dead_points(lots, wallet, clock.now())
+    available = wallet.balance - wallet.held + releasing - sum(dead.values())
+    if points > available:
+        raise _insufficient(available, points)
+    return lot_rules.take(lots, points, dead=dead, first=first)
+
+
+def _dead_points(lots: Sequence[Lot], wallet: Account, now: datetime) -> dict[str, int]:
+    plan = lot_rules.expiry_plan(lots, balance=wallet.balance, held=wallet.held, now=now)
+    return {lot.id: taken for lot, taken in plan}
+
+
+def _open_lots(session: Session, wallet: Account) -> list[Lot]:
+    return list(
+        session.scalars(
+            select(Lot)
+            .where(Lot.tenant_id == wallet.tenant_id, Lot.wallet_id == wallet.id, Lot.remaining > 0)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _insufficient(available: int, points: int) -> InsufficientPoints:
+    return InsufficientPoints(
+        f"{points} points needed, {max(available, 0)} available.", param="points"
+    )

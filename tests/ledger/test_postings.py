@@ -1,0 +1,205 @@
+"""Credits, debits, transfers and reversals through the posting service."""
+
+from __future__ import annotations
+
+import pytest
+from ledger_support import at
+
+from jifen.platform import clock
+from jifen.platform.errors import InsufficientPoints, InvalidState, Unprocessable
+from jifen.platform.ledger.model import LotConsumption, Posting, Transaction
+
+NOW = at(2026, 3, 1, 12)
+
+
+def test_credit_posts_from_issuance_and_opens_a_lot(books):
+    wallet = books.wallet()
+    txn = books.credit(wallet, 120, expires_at=at(2027, 1, 1))
+    assert books.cached(wallet) == (120, 0)
+    legs = books.postings(txn)
+    assert sorted(amount for _, amount in legs) == [-120, 120]
+    assert (wallet, 120) in legs
+    assert books.lots(wallet) == [(120, 120, at(2027, 1, 1))]
+
+
+def test_open_wallet_is_get_or_create(books):
+    assert books.wallet("mem_same") == books.wallet("mem_same")
+
+
+def test_debit_consumes_nearest_expiry_first_then_oldest_and_never_last(books):
+    wallet = books.wallet()
+    with clock.frozen_at(NOW):
+        books.credit(wallet, 10)  # never expires
+        books.credit(wallet, 20, expires_at=at(2027, 6, 1))
+        books.credit(wallet, 30, expires_at=at(2026, 12, 1))
+    with clock.frozen_at(at(2026, 3, 2)):
+        books.credit(wallet, 40, expires_at=at(2026, 12, 1))  # same expiry, younger
+        books.debit(wallet, 45)
+    assert books.lots(wallet) == [
+        (10, 10, None),
+        (20, 20, at(2027, 6, 1)),
+        (30, 0, at(2026, 12, 1)),
+        (40, 25, at(2026, 12, 1)),
+    ]
+    with clock.frozen_at(at(2026, 3, 3)):
+        books.debit(wallet, 50)
+    assert [remaining for _, remaining, _ in books.lots(wallet)] == [5, 0, 0, 0]
+    assert books.cached(wallet) == (5, 0)
+
+
+def test_redeem_more_than_available_changes_nothing(books):
+    wallet = books.wallet()
+    books.credit(wallet, 50)
+    before = books.count(Transaction)
+    with pytest.raises(InsufficientPoints) as error:
+        books.debit(wallet, 51)
+    assert error.value.code == "insufficient_points"
+    assert books.count(Transaction) == before
+    assert books.cached(wallet) == (50, 0)
+    assert books.lots(wallet) == [(50, 50, None)]
+
+
+@pytest.mark.parametrize("points", [0, -5, 1.5, 10.0, "10", None, True, 2**53, 10**30], ids=repr)
+def test_bad_points_are_refused_and_nothing_is_posted(books, points):
+    wallet, other = books.wallet(), books.wallet()
+    books.credit(wallet, 100)
+    before = (books.count(Transaction), books.count(Posting))
+    for attempt in (
+        lambda: books.credit(wallet, points),
+        lambda: books.debit(wallet, points),
+        lambda: books.transfer(wallet, other, points),
+        lambda: books.hold(wallet, points, expires_at=at(2100, 1, 1)),
+    ):
+        with pytest.raises(Unprocessable) as error:
+            attempt()
+        assert error.value.code == "invalid_points" and error.value.param == "points"
+    assert (books.count(Transaction), books.count(Posting)) == before
+    assert books.cached(wallet) == (100, 0)
+
+
+def test_largest_amount_is_accepted(books):
+    wallet = books.wallet()
+    books.credit(wallet, 2**53 - 1)
+    books.debit(wallet, 2**53 - 2)
+    assert books.cached(wallet) == (1, 0)
+
+
+def test_transfer_keeps_the_givers_expiry_dates(books):
+    giver, receiver = books.wallet(), books.wallet()
+    with clock.frozen_at(NOW):
+        books.credit(giver, 30, expires_at=at(2026, 12, 1))
+        books.credit(giver, 50, expires_at=at(2027, 12, 1))
+        books.credit(giver, 20)
+        books.transfer(giver, receiver, 90)
+    assert books.cached(giver) == (10, 0)
+    assert books.cached(receiver) == (90, 0)
+    assert sorted(books.lots(receiver), key=lambda lot: lot[0]) == [
+        (10, 10, None),
+        (30, 30, at(2026, 12, 1)),
+        (50, 50, at(2027, 12, 1)),
+    ]
+
+
+def test_transfer_to_the_same_wallet_is_refused(books):
+    wallet = books.wallet()
+    books.credit(wallet, 10)
+    with pytest.raises(Unprocessable) as error:
+        books.transfer(wallet, wallet, 5)
+    assert error.value.code == "same_wallet"
+
+
+def test_transfer_more_than_available_changes_nothing(books):
+    giver, receiver = books.wallet(), books.wallet()
+    books.credit(giver, 10)
+    with pytest.raises(InsufficientPoints):
+        books.transfer(giver, receiver, 11)
+    assert books.cached(giver) == (10, 0) and books.cached(receiver) == (0, 0)
+
+
+def test_reversing_a_debit_restores_exactly_the_lots_it_consumed(books):
+    wallet = books.wallet()
+    with clock.frozen_at(NOW):
+        books.credit(wallet, 30, expires_at=at(2026, 6, 1))
+        books.credit(wallet, 30, expires_at=at(2026, 9, 1))
+        spend = books.debit(wallet, 40)
+        books.credit(wallet, 5, expires_at=at(2026, 4, 1))
+        reversal = books.reverse(spend, reason="order cancelled")
+    assert books.cached(wallet) == (65, 0)
+    assert books.lots(wallet) == [
+        (5, 5, at(2026, 4, 1)),
+        (30, 30, at(2026, 6, 1)),
+        (30, 30, at(2026, 9, 1)),
+    ]
+    assert sorted(books.postings(reversal)) == sorted(
+        (account, -amount) for account, amount in books.postings(spend)
+    )
+
+
+def test_reversing_a_credit_takes_back_its_own_lot_first(books):
+    wallet = books.wallet()
+    with clock.frozen_at(NOW):
+        books.credit(wallet, 10, expires_at=at(2026, 4, 1))
+        earned = books.credit(wallet, 50, expires_at=at(2027, 1, 1))
+        books.reverse(earned)
+    assert books.lots(wallet) == [(10, 10, at(2026, 4, 1)), (50, 0, at(2027, 1, 1))]
+
+
+def test_reversing_a_partly_spent_credit_takes_the_rest_from_other_lots(books):
+    wallet = books.wallet()
+    with clock.frozen_at(NOW):
+        books.credit(wallet, 100)
+        earned = books.credit(wallet, 50, expires_at=at(2026, 4, 1))
+        books.debit(wallet, 30)  # from the earned lot: it expires first
+        books.reverse(earned)
+    assert books.lots(wallet) == [(50, 0, at(2026, 4, 1)), (100, 70, None)]
+    assert books.cached(wallet) == (70, 0)
+
+
+def test_reversing_a_credit_already_spent_is_refused(books):
+    wallet = books.wallet()
+    earned = books.credit(wallet, 50)
+    books.debit(wallet, 30)
+    with pytest.raises(InsufficientPoints):
+        books.reverse(earned)
+    assert books.cached(wallet) == (20, 0)
+
+
+def test_reversing_a_transfer_moves_the_points_back(books):
+    giver, receiver = books.wallet(), books.wallet()
+    with clock.frozen_at(NOW):
+        books.credit(giver, 40, expires_at=at(2026, 8, 1))
+        gift = books.transfer(giver, receiver, 25)
+        books.reverse(gift)
+    assert books.cached(giver) == (40, 0) and books.cached(receiver) == (0, 0)
+    assert books.lots(giver) == [(40, 40, at(2026, 8, 1))]
+
+
+def test_a_transaction_is_reversed_at_most_once(books):
+    wallet = books.wallet()
+    earned = books.credit(wallet, 50)
+    reversal = books.reverse(earned)
+    with pytest.raises(InvalidState):
+        books.reverse(earned)
+    with pytest.raises(InvalidState):
+        books.reverse(reversal)
+    assert books.cached(wallet) == (0, 0)
+
+
+def test_every_debit_records_its_lot_consumptions(books):
+    wallet = books.wallet()
+    books.credit(wallet, 5, expires_at=at(2030, 1, 1))
+    books.credit(wallet, 5, expires_at=at(2031, 1, 1))
+    spend = books.debit(wallet, 7)
+    consumed = books.run(
+        lambda s: sorted(
+            c.points for c in s.query(LotConsumption).filter(LotConsumption.transaction_id == spend)
+        )
+    )
+    assert consumed == [2, 5]
+
+
+def test_unknown_kind_is_a_programming_error(books):
+    wallet = books.wallet()
+    with pytest.raises(ValueError):
+        books.credit(wallet, 5, kind="bonus-ish")
+    assert books.cached(wallet) == (0, 0)
