@@ -1,0 +1,5 @@
+"""``python -m bench.ledger``: see ``bench/ledger/run.py``."""
+
+from bench.ledger.run import main
+
+main()

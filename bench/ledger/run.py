@@ -1,0 +1,332 @@
+"""bench/ledger: how fast Jifen posts earns, beside plain SQL on the same machine.
+
+    .venv/bin/python -m bench.ledger [--seconds 10] [--workers 8]
+
+All figures come from one run against one scratch PostgreSQL database:
+
+(a) the ceiling: an earn in plpgsql (lock the member row, update its balance, insert the
+    transaction and postings) driven by pgbench with 8 clients;
+(b) Jifen's earn service without HTTP (``tenants.members.points.earn``: member checks,
+    base rate, expiry, the ledger's posting service, one transaction per earn), 8 worker
+    processes;
+(c) the same with 100 earns per transaction (``earn_batch``);
+(d) ``POST /v1/earn`` over HTTP through gunicorn (``jifen serve``) with an
+    ``Idempotency-Key`` on every request, driven by wrk: peak rate, then p50/p99 latency
+    at half the peak rate;
+(e) (b) with every earn on one tenant, versus spread over 50 tenants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from bench.common import pgbench, report, scratch_database
+
+HERE = Path(__file__).parent
+TENANTS = 50
+MEMBERS_PER_TENANT = 40
+
+
+# --- setup -------------------------------------------------------------------------------
+
+
+def configure(url: str) -> None:
+    os.environ["JIFEN_DATABASE_URL"] = url
+    os.environ["JIFEN_LOG_FORMAT"] = "text"
+    os.environ.setdefault("JIFEN_SECRET_KEY", "bench")
+
+
+def make_app():
+    import logging
+
+    from jifen.platform.app import create_app
+    from jifen.platform.config import Config
+
+    app = create_app(Config.from_env(log_json=False))
+    logging.getLogger().setLevel(logging.WARNING)
+    return app
+
+
+def seed(url: str) -> dict:
+    """50 tenants with 40 members each; returns their ids and one API token per tenant."""
+    from jifen.migrations import upgrade
+
+    upgrade(url)
+    configure(url)
+    app = make_app()
+    from jifen.platform.auth.secrets import new_secret
+    from jifen.platform.auth.services import find_client, save_access_token
+    from jifen.tenants.members.services import create_member
+    from jifen.tenants.services import sign_up
+
+    tenants = []
+    with app.app_context():
+        for number in range(TENANTS):
+            signup = sign_up(
+                tenant={"name": f"Bench {number}", "slug": f"bench-{number}", "kind": "merchant"},
+                currency={"code": f"B{number:03d}", "name": "Bench points"},
+                owner={"email": f"owner{number}@bench.example", "password": "bench-password"},
+            )
+            members = [
+                create_member(signup.tenant.id, external_id=f"m{index}").id
+                for index in range(MEMBERS_PER_TENANT)
+            ]
+            token = new_secret("at")
+            client = find_client(signup.api_client.client_id)
+            save_access_token(client, token, client.scope, 24 * 3600)
+            tenants.append({"id": signup.tenant.id, "members": members, "token": token})
+    app.extensions["jifen.db"].dispose()
+    return {"tenants": tenants}
+
+
+# --- (b), (c), (e): the service without HTTP ------------------------------------------------
+
+
+def _earn_worker(url, tenants, seconds, batch, start_at, results):
+    configure(url)
+    app = make_app()
+    from jifen.tenants.members.points import earn, earn_batch
+
+    rng = random.Random(os.getpid())
+    done = 0
+    counter = 0
+    with app.app_context():
+        while time.time() < start_at:
+            time.sleep(0.001)
+        deadline = start_at + seconds
+        while time.time() < deadline:
+            tenant = rng.choice(tenants)
+            orders = []
+            for _ in range(batch):
+                counter += 1
+                orders.append(
+                    {
+                        "member_id": rng.choice(tenant["members"]),
+                        "order_id": f"o-{os.getpid()}-{counter}",
+                        "amount": 35800,
+                        "currency": "CNY",
+                    }
+                )
+            if batch == 1:
+                earn(tenant["id"], orders[0])
+            else:
+                earn_batch(tenant["id"], orders)
+            done += batch
+    results.put(done)
+
+
+def service_rate(url, tenants, *, workers, seconds, batch=1) -> float:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 8  # every worker has built its app before the clock starts
+    processes = [
+        context.Process(target=_earn_worker, args=(url, tenants, seconds, batch, start_at, results))
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    total = sum(results.get() for _ in processes)
+    for process in processes:
+        process.join()
+    return total / seconds
+
+
+# --- (d): HTTP through gunicorn -------------------------------------------------------------
+
+
+WRK_SCRIPT = """
+local tenants = {TENANTS}
+local counter = 0
+local pause_ms = {PAUSE}
+function setup(thread)
+  thread:set("tid", tostring(math.random(1, 1e9)))
+end
+function request()
+  counter = counter + 1
+  local tenant = tenants[math.random(#tenants)]
+  local member = tenant.members[math.random(#tenant.members)]
+  local key = tid .. "-" .. counter
+  local body = '{"member_id":"' .. member .. '","order_id":"' .. key ..
+    '","amount":35800,"currency":"CNY"}'
+  return wrk.format("POST", "/v1/earn", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. tenant.token,
+    ["Idempotency-Key"] = key,
+  }, body)
+end
+function delay()
+  return pause_ms
+end
+function done(summary, latency, requests)
+  local line = "JSON {\\"requests\\": %d, \\"p50_ms\\": %.2f, " ..
+    "\\"p99_ms\\": %.2f, \\"non2xx\\": %d}\\n"
+  io.write(string.format(line, summary.requests, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, summary.errors.status))
+end
+"""
+
+
+def _lua_tenants(tenants) -> str:
+    items = []
+    for tenant in tenants:
+        members = ", ".join(f'"{m}"' for m in tenant["members"])
+        items.append(f'{{token = "{tenant["token"]}", members = {{{members}}}}}')
+    return "{" + ", ".join(items) + "}"
+
+
+def wrk(port: int, tenants, *, seconds: int, connections: int, pause_ms: int) -> dict:
+    script = WRK_SCRIPT.replace("{TENANTS}", _lua_tenants(tenants)).replace(
+        "{PAUSE}", str(pause_ms)
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "-s",
+                handle.name,
+                f"http://127.0.0.1:{port}",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    line = next(line for line in output.splitlines() if line.startswith("JSON "))
+    figures = json.loads(line[5:])
+    figures["rate"] = figures["requests"] / seconds
+    return figures
+
+
+def http_figures(url, tenants, *, seconds) -> dict:
+    if shutil.which("wrk") is None:
+        sys.exit("(d) needs wrk: apt-get install wrk")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "JIFEN_DATABASE_URL": url, "JIFEN_LOG_FORMAT": "text"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jifen.platform.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "3",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(2)
+        peak = wrk(port, tenants, seconds=seconds, connections=8, pause_ms=0)
+        half_rate = peak["rate"] / 2
+        connections = 8
+        pause = max(1, int(connections / half_rate * 1000))
+        half = wrk(port, tenants, seconds=seconds, connections=connections, pause_ms=pause)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)
+    return {"peak": peak, "half": half}
+
+
+# --- (a) ----------------------------------------------------------------------------------
+
+
+def baseline_rate(url: str, *, seconds: int, clients: int) -> float:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql((HERE / "baseline.sql").read_text())
+    engine.dispose()
+    script = "\\set w random(1, 10000)\nSELECT bench_earn(:w, 10);\n"
+    return pgbench(url, script, clients=clients, seconds=seconds).tps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--skip-http", action="store_true")
+    options = parser.parse_args()
+    seconds, workers = options.seconds, options.workers
+
+    with scratch_database() as url:
+        print(f"seeding {TENANTS} tenants × {MEMBERS_PER_TENANT} members …", flush=True)
+        tenants = seed(url)["tenants"]
+        a = baseline_rate(url, seconds=seconds, clients=8)
+        print(f"(a) done: {a:,.0f}/s", flush=True)
+        b = service_rate(url, tenants, workers=workers, seconds=seconds)
+        print(f"(b) done: {b:,.0f}/s", flush=True)
+        c = service_rate(url, tenants, workers=workers, seconds=seconds, batch=100)
+        print(f"(c) done: {c:,.0f}/s", flush=True)
+        e_one = service_rate(url, tenants[:1], workers=workers, seconds=seconds)
+        print(f"(e) one tenant done: {e_one:,.0f}/s", flush=True)
+        d = None if options.skip_http else http_figures(url, tenants, seconds=seconds)
+
+    rows = [
+        ("(a) plpgsql earn via pgbench, 8 clients", a, "baseline"),
+        (
+            f"(b) earn service, 1 earn/txn, {workers} workers, 50 tenants",
+            b,
+            "target ≥ 0.5× (a) and ≥ 1,000/s",
+        ),
+        (f"(c) earn_batch, 100 earns/txn, {workers} workers", c, "target ≥ 5× (a)"),
+    ]
+    if d is not None:
+        rows.append(
+            (
+                "(d) POST /v1/earn via gunicorn, peak (wrk, 8 conns)",
+                d["peak"]["rate"],
+                f"target ≥ 0.2× (a); non-2xx {d['peak']['non2xx']}",
+            )
+        )
+        rows.append(
+            (
+                "(d) … at half the peak rate",
+                d["half"]["rate"],
+                f"p50 {d['half']['p50_ms']:.1f} ms, p99 {d['half']['p99_ms']:.1f} ms "
+                "(target p99 < 50 ms)",
+            )
+        )
+    rows.append(
+        (
+            "(e) (b) with every earn on one tenant",
+            e_one,
+            f"one/spread = {e_one / b:.2f} (target ≥ 0.8)",
+        )
+    )
+    print()
+    print(report(rows, a))
+
+
+if __name__ == "__main__":
+    main()
