@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "jifen.platform.auth.model",
     "jifen.platform.idempotency",
     "jifen.tenants.model",
+    "jifen.tenants.program.model",
     "jifen.platform.ledger.model",
     "jifen.platform.webhooks.model",
 ]

@@ -74,6 +74,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from jifen.tenants.api import blp as tenants_blp
+    from jifen.tenants.program.api import blp as program_blp
 
     from .jobs_api import blp as jobs_blp
     from .webhooks.api import blp as webhooks_blp
@@ -99,6 +100,7 @@ def _register_api(app: Flask) -> None:
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(tenants_blp)
+    api.register_blueprint(program_blp)
     api.register_blueprint(jobs_blp)
     api.register_blueprint(webhooks_blp)
 

@@ -7,7 +7,8 @@
 * ``earning`` — points for an order and for one-off events (pure).
 * ``tiers`` — tier evaluation: upgrade at once, downgrade at the end of a review period.
 * ``redemption`` — how many points an order can take at checkout, and their money value.
-* ``expiry`` — the program's expiry policy as a ledger ``ExpiryPolicy``.
+* ``expiry`` — the program's expiry policy as a ledger ``ExpiryPolicy`` (plus
+  ``period_end_grace``, which the ledger lacks).
 * ``model``, ``services``, ``api``, ``schemas`` — program versions, ``GET/PUT
   /v1/program``, ``/v1/program/versions`` and ``/v1/program/simulate``.
 

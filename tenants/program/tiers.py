@@ -17,8 +17,9 @@ whose threshold their measure reaches (none below the first tier).
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, date, datetime, time
+
+from jifen.platform.ledger.expiry import add_months
 
 from .earning import zone
 from .rules import Program, Tier
@@ -55,10 +56,7 @@ def window_start(program: Program, now: datetime, time_zone: str) -> datetime:
     """The first instant counted towards the tier at ``now``: local midnight
     ``window_months`` ago (the measure covers ``[window_start, now)``)."""
     today = now.astimezone(zone(time_zone)).date()
-    index = today.year * 12 + today.month - 1 - program.tier_evaluation.window_months
-    year, month = divmod(index, 12)
-    last_day = calendar.monthrange(year, month + 1)[1]
-    start = date(year, month + 1, min(today.day, last_day))
+    start = add_months(today, -program.tier_evaluation.window_months)
     return datetime.combine(start, time(), zone(time_zone)).astimezone(UTC)
 
 
