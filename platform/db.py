@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -81,6 +83,26 @@ class Created:
 
 
 def make_engine(url: str, *, role: str | None = None, pool_size: int = 10) -> Engine:
+    engine = _make_engine(url, role=role, pool_size=pool_size)
+    _forget_pool_in_forked_children(engine)
+    return engine
+
+
+def _forget_pool_in_forked_children(engine: Engine) -> None:
+    """RQ forks a work horse per job: the child must open its own connections, never
+    talk over the parent's pooled sockets (SQLAlchemy's documented ``dispose(close=False)``)."""
+    ref = weakref.ref(engine)
+
+    def after_fork_in_child() -> None:
+        forked = ref()
+        if forked is not None:
+            forked.dispose(close=False)
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=after_fork_in_child)
+
+
+def _make_engine(url: str, *, role: str | None, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)

@@ -53,8 +53,26 @@ def jifen_error_response(error: JifenError) -> Response:
     return response
 
 
+class ErrorDetailSchema(ma.Schema):
+    type = ma.fields.String(required=True, metadata={"example": "invalid_request_error"})
+    code = ma.fields.String(required=True, metadata={"example": "invalid_value"})
+    message = ma.fields.String(required=True)
+    param = ma.fields.String(required=True, allow_none=True)
+
+    class Meta:
+        ordered = True
+
+
+class ErrorSchema(ma.Schema):
+    """The one error body (API.md, Conventions)."""
+
+    error = ma.fields.Nested(ErrorDetailSchema, required=True)
+
+
 class JifenApi(Api):
-    """flask-smorest's Api with Jifen's error envelope."""
+    """flask-smorest's Api with Jifen's error envelope, served and documented."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
         status = error.code or 500

@@ -7,14 +7,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from factories import assert_error, unique
 from sqlalchemy import inspect, select, text
 
 from jifen.platform import clock
 from jifen.platform.auth import services as auth
 from jifen.platform.auth.model import TENANT_SCOPES, Role, StaffUser
-from jifen.platform.cli import main as cli
 from jifen.platform.db import get_database, unit_of_work
 
 
@@ -132,10 +130,15 @@ def test_an_expired_token_is_refused(api, client, app):
         assert_error(client.get("/v1/tenant", headers=tenant.auth), 401, "unauthenticated")
 
 
-def test_cli_creates_a_platform_client_whose_credentials_work(database_url, client, monkeypatch):
-    monkeypatch.setenv("JIFEN_DATABASE_URL", database_url)
-    result = CliRunner().invoke(
-        cli, ["platform", "create-client", "--name", unique("ops-"), "--scopes", "platform:admin"]
+def test_cli_creates_a_platform_client_whose_credentials_work(database_url, client, run_cli):
+    result = run_cli(
+        "platform",
+        "create-client",
+        "--name",
+        unique("ops-"),
+        "--scopes",
+        "platform:admin",
+        env={"JIFEN_DATABASE_URL": database_url},
     )
     assert result.exit_code == 0, result.output
     credentials = json.loads(result.output.strip().splitlines()[-1])
@@ -145,10 +148,15 @@ def test_cli_creates_a_platform_client_whose_credentials_work(database_url, clie
     assert response.get_json()["scope"] == "platform:admin"
 
 
-def test_cli_refuses_a_tenant_scope_for_a_platform_client(database_url, monkeypatch):
-    monkeypatch.setenv("JIFEN_DATABASE_URL", database_url)
-    result = CliRunner().invoke(
-        cli, ["platform", "create-client", "--name", "x", "--scopes", "points:write"]
+def test_cli_refuses_a_tenant_scope_for_a_platform_client(database_url, run_cli):
+    result = run_cli(
+        "platform",
+        "create-client",
+        "--name",
+        "x",
+        "--scopes",
+        "points:write",
+        env={"JIFEN_DATABASE_URL": database_url},
     )
     assert result.exit_code != 0
     assert "points:write" in result.output

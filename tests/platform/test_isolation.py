@@ -16,10 +16,13 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from factories import Api, TenantHandle
 
 from jifen.platform.app import create_app
@@ -36,10 +39,36 @@ class Target:
     bodies: dict[str, Any] = field(default_factory=dict)  # method -> a valid JSON body
 
 
+class _Sink(BaseHTTPRequestHandler):
+    """Accepts webhook deliveries, so the walk leaves none pending for other tests."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def sink_url():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _sink["url"] = f"http://127.0.0.1:{server.server_port}/hook"
+    yield _sink["url"]
+    server.shutdown()
+    thread.join()
+
+
+_sink: dict[str, str] = {"url": "http://127.0.0.1:9/hook"}
+
+
 def _webhook_endpoint(api: Api, owner: TenantHandle) -> str:
     response = api.client.post(
         "/v1/webhook_endpoints",
-        json={"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]},
+        json={"url": _sink["url"], "enabled_events": ["*"]},
         headers=owner.auth,
     )
     assert response.status_code == 201, response.get_json()
@@ -121,7 +150,7 @@ def test_the_coverage_check_notices_a_new_rule(config, app):
         set_default_database(app.extensions["jifen.db"])
 
 
-def test_tenant_a_cannot_reach_tenant_b_objects(app, api, client):
+def test_tenant_a_cannot_reach_tenant_b_objects(app, api, client, sink_url):
     a, b = api.signup(), api.signup()
     visited = []
     for rule in v1_rules_with_parameters(app):
