@@ -7,6 +7,7 @@
 * ``earning`` — points for an order and for one-off events (pure).
 * ``tiers`` — tier evaluation: upgrade at once, downgrade at the end of a review period.
 * ``redemption`` — how many points an order can take at checkout, and their money value.
+* ``reminders`` — which expiry reminder (30/7/1 days before) is due for a lot.
 * ``expiry`` — the program's expiry policy as a ledger ``ExpiryPolicy`` (plus
   ``period_end_grace``, which the ledger lacks).
 * ``model``, ``services``, ``api``, ``schemas`` — program versions, ``GET/PUT

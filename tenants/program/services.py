@@ -95,6 +95,10 @@ def put_program(
     document = {key: value for key, value in body.items() if key not in READ_ONLY_KEYS}
     expected_version = document.pop("version", None)
     note = document.pop("note", note)
+    if expected_version is not None and (
+        isinstance(expected_version, bool) or not isinstance(expected_version, int)
+    ):
+        raise Unprocessable("version must be a whole number.", param="version")
     if note is not None and (not isinstance(note, str) or len(note) > 500):
         raise Unprocessable("note must be a string of at most 500 characters.", param="note")
     program = parse_program(document)

@@ -83,6 +83,8 @@ def test_a_bad_put_names_the_field_and_changes_nothing(api, client):
             "earning": {**earning, "windows": [*earning["windows"], member_day]}
         },
         "lottery": {"lottery": {}},
+        "version": {"version": "1"},
+        "note": {"note": 42},
     }
     for param, document in bad_documents.items():
         error = assert_error(put(client, tenant, {**PROGRAM, **document}), 422)
