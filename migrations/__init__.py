@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "jifen.tenants.model",
     "jifen.tenants.program.model",
     "jifen.platform.ledger.model",
+    "jifen.tenants.members.model",
     "jifen.platform.webhooks.model",
 ]
 

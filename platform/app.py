@@ -74,6 +74,8 @@ def create_app(config: Config | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from jifen.tenants.api import blp as tenants_blp
+    from jifen.tenants.members.api import blp as members_blp
+    from jifen.tenants.members.api import me as consumer_blp
     from jifen.tenants.program.api import blp as program_blp
 
     from .jobs_api import blp as jobs_blp
@@ -101,6 +103,8 @@ def _register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(tenants_blp)
     api.register_blueprint(program_blp)
+    api.register_blueprint(members_blp)
+    api.register_blueprint(consumer_blp)
     api.register_blueprint(jobs_blp)
     api.register_blueprint(webhooks_blp)
 

@@ -1,0 +1,231 @@
+"""Member and points endpoints (API.md, Members and points) and the consumer wallet
+(API.md, Consumer). Each view parses, checks the caller, calls one service, returns.
+
+Where API.md is silent:
+
+* ``POST /v1/members`` with a well-formed card number that no card has is 404 (param
+  ``card_number``): cards are issued by Jifen, never made up by a merchant. A bad check
+  digit is 422 ``invalid_card_number``; a card already enrolled here is 409
+  ``card_already_member``; a taken ``external_id`` is 409 ``external_id_taken``.
+* ``POST /v1/earn`` that earns nothing (under 100.00 after shipping) is 422
+  ``no_points_earned``: nothing is posted, so there is no transaction to return.
+  ``occurred_at`` may be up to two years past and at most five minutes ahead.
+* ``POST /v1/earn/batch`` answers ``{"object": "earn_batch", "transactions": [...]}`` in
+  request order; one bad earn refuses the whole batch, ``param`` naming it
+  (``earns.3.member_id``).
+* ``POST /v1/awards`` accepts only ``event: manual`` (with ``points`` and ``reason``)
+  until program rules configure events; other events are 422 ``event_not_configured``.
+* Holds last one day unless ``expires_in`` (60 s to 30 days) says otherwise. Capture
+  and void answer 200 with the hold. A frozen member's hold cannot be captured (422
+  ``member_frozen``) but can be voided, which only gives points back.
+* ``POST /v1/transfers`` answers 201 with a ``transaction`` of kind ``transfer``,
+  ``from_member``, ``to_member`` and the positive ``points`` moved.
+* ``GET /v1/me/wallet`` answers ``{"object": "wallet", "card_number", "memberships"}``;
+  ``spu_value`` is null until the exchange prices currencies.
+"""
+
+from __future__ import annotations
+
+from jifen.platform.auth.callers import current_caller, require_member, require_scope
+from jifen.platform.http import JifenBlueprint, list_of
+
+from . import points, services, tokens
+from .schemas import (
+    AwardInput,
+    BalanceSchema,
+    CaptureInput,
+    EarnBatchInput,
+    EarnBatchSchema,
+    EarnInput,
+    HoldInput,
+    HoldSchema,
+    MemberInput,
+    MemberListArgs,
+    MemberSchema,
+    MemberTokenInput,
+    MemberTokenSchema,
+    RedemptionInput,
+    TransactionSchema,
+    TransferInput,
+    TransferSchema,
+    WalletSchema,
+)
+
+blp = JifenBlueprint("members", __name__, url_prefix="/v1", description="Members and points")
+me = JifenBlueprint("consumer", __name__, url_prefix="/v1/me", description="Consumer")
+
+READ = {"security": [{"oauth2": ["points:read"]}]}
+WRITE = {"security": [{"oauth2": ["points:write"]}]}
+
+
+def _tenant() -> str:
+    return current_caller().tenant_id
+
+
+# --- members -------------------------------------------------------------------------
+
+
+@blp.post("/members")
+@blp.arguments(MemberInput)
+@blp.response(201, MemberSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def create_member(body: dict):
+    """Enrol a customer. Without ``card_number`` a new card is issued; with one, that
+    card gains this membership (unknown card: 404; bad check digit: 422)."""
+    return services.create_member(_tenant(), **body)
+
+
+@blp.get("/members")
+@blp.arguments(MemberListArgs, location="query")
+@blp.response(200, list_of(MemberSchema))
+@blp.doc(**READ)
+@require_scope("points:read", platform=False)
+def list_members(args: dict):
+    """Members, newest first, filtered by ``external_id`` or ``card_number``."""
+    return services.list_members(_tenant(), args)
+
+
+@blp.get("/members/<member_id>")
+@blp.response(200, MemberSchema)
+@blp.doc(**READ)
+@require_scope("points:read", platform=False)
+def get_member(member_id: str):
+    return services.get_member(_tenant(), member_id)
+
+
+@blp.post("/members/<member_id>/freeze")
+@blp.response(200, MemberSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def freeze_member(member_id: str):
+    """A frozen member can neither earn nor spend (422 ``member_frozen``)."""
+    return services.freeze_member(_tenant(), member_id)
+
+
+@blp.post("/members/<member_id>/unfreeze")
+@blp.response(200, MemberSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def unfreeze_member(member_id: str):
+    return services.unfreeze_member(_tenant(), member_id)
+
+
+@blp.post("/members/<member_id>/tokens")
+@blp.arguments(MemberTokenInput)
+@blp.response(201, MemberTokenSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def create_member_token(body: dict, member_id: str):
+    """A member token for ``/v1/me/*`` (default 1 hour, ``expires_in`` up to 24 hours)."""
+    return tokens.issue_member_token(_tenant(), member_id, **body)
+
+
+# --- points --------------------------------------------------------------------------
+
+
+@blp.get("/members/<member_id>/balance")
+@blp.response(200, BalanceSchema)
+@blp.doc(**READ)
+@require_scope("points:read", platform=False)
+def get_balance(member_id: str):
+    return points.balance(_tenant(), member_id)
+
+
+@blp.get("/members/<member_id>/transactions")
+@blp.arguments(MemberListArgs, location="query")
+@blp.response(200, list_of(TransactionSchema))
+@blp.doc(**READ)
+@require_scope("points:read", platform=False)
+def list_transactions(args: dict, member_id: str):
+    """The member's transactions, newest first; ``points`` signed from their side."""
+    return points.member_transactions(_tenant(), member_id, args)
+
+
+@blp.post("/earn")
+@blp.arguments(EarnInput)
+@blp.response(201, TransactionSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def earn(body: dict):
+    """Points for an order: 1 per full 100.00, shipping excluded, rounded down."""
+    return points.earn(_tenant(), body)
+
+
+@blp.post("/earn/batch")
+@blp.arguments(EarnBatchInput)
+@blp.response(201, EarnBatchSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def earn_batch(body: dict):
+    """Up to 100 earns in one transaction: all post, or none does."""
+    return points.earn_batch(_tenant(), body["earns"])
+
+
+@blp.post("/awards")
+@blp.arguments(AwardInput)
+@blp.response(201, TransactionSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def award(body: dict):
+    """A manual award (``event: manual`` with ``points`` and ``reason``)."""
+    return points.award(_tenant(), **body)
+
+
+@blp.post("/redemptions")
+@blp.arguments(RedemptionInput)
+@blp.response(201, TransactionSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def redeem(body: dict):
+    """Spend points; not enough available is 422 ``insufficient_points``."""
+    return points.redeem(_tenant(), **body)
+
+
+@blp.post("/holds")
+@blp.arguments(HoldInput)
+@blp.response(201, HoldSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def place_hold(body: dict):
+    return points.place_hold(_tenant(), **body)
+
+
+@blp.post("/holds/<hold_id>/capture")
+@blp.arguments(CaptureInput)
+@blp.response(200, HoldSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def capture_hold(body: dict, hold_id: str):
+    """Capture all of a pending hold or ``points`` of it; the rest is released."""
+    return points.capture_hold(_tenant(), hold_id, **body)
+
+
+@blp.post("/holds/<hold_id>/void")
+@blp.response(200, HoldSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def void_hold(hold_id: str):
+    return points.void_hold(_tenant(), hold_id)
+
+
+@blp.post("/transfers")
+@blp.arguments(TransferInput)
+@blp.response(201, TransferSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def transfer(body: dict):
+    """Gift points between two members of the caller's tenant."""
+    return points.transfer(_tenant(), **body)
+
+
+# --- the consumer --------------------------------------------------------------------
+
+
+@me.get("/wallet")
+@me.response(200, WalletSchema)
+@me.doc(security=[{"bearer": []}])
+@require_member()
+def wallet():
+    """Every membership of the caller's card, in every tenant, with its balance."""
+    return services.card_wallet(current_caller().card_id)
