@@ -91,7 +91,32 @@ def _webhook_delivery(api: Api, owner: TenantHandle) -> str:
     return delivery["id"]
 
 
+def _member(api: Api, owner: TenantHandle) -> str:
+    response = api.client.post(
+        "/v1/members", json={"external_id": secrets.token_hex(6)}, headers=owner.auth
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _hold(api: Api, owner: TenantHandle) -> str:
+    member = _member(api, owner)
+    awarded = api.client.post(
+        "/v1/awards",
+        json={"member_id": member, "event": "manual", "points": 100, "reason": "isolation"},
+        headers=owner.auth,
+    )
+    assert awarded.status_code == 201, awarded.get_json()
+    response = api.client.post(
+        "/v1/holds", json={"member_id": member, "points": 10}, headers=owner.auth
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
 TARGETS: dict[str, Target] = {
+    "holds": Target("hold", _hold),
+    "members": Target("mem", _member),
     "webhook_endpoints": Target("whe", _webhook_endpoint),
     "webhook_deliveries": Target("whd", _webhook_delivery),
     "events": Target("evt", _event),
@@ -142,7 +167,8 @@ def test_the_coverage_check_notices_a_new_rule(config, app):
     other = create_app(config)
     other.add_url_rule("/v1/gadgets/<gadget_id>/spin", "spin", lambda gadget_id: "")
     try:
-        assert unregistered(other) == ["/v1/gadgets/<gadget_id>/spin (gadget_id)"]
+        assert "/v1/gadgets/<gadget_id>/spin (gadget_id)" in unregistered(other)
+        assert "/v1/gadgets/<gadget_id>/spin (gadget_id)" not in unregistered(app)
     finally:
         other.extensions["jifen.db"].dispose()
         from jifen.platform.db import set_default_database
