@@ -28,6 +28,8 @@ class Config:
     # even when the login role owns the tables. Empty: stay the login role.
     database_role: str = "jifen_app"
     redis_url: str | None = None
+    # Prefix of RQ queue names, so several deployments or test runs can share one Redis.
+    queue_prefix: str = ""
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
@@ -47,6 +49,7 @@ class Config:
             migrate_database_url=env.get("JIFEN_MIGRATE_DATABASE_URL") or None,
             database_role=env.get("JIFEN_DATABASE_ROLE", "jifen_app"),
             redis_url=env.get("JIFEN_REDIS_URL") or None,
+            queue_prefix=env.get("JIFEN_QUEUE_PREFIX", ""),
             secret_key=env.get("JIFEN_SECRET_KEY") or _instance_secret_key(),
             stripe_api_key=env.get("STRIPE_API_KEY") or None,
             stripe_api_base=env.get("JIFEN_STRIPE_API_BASE") or None,

@@ -55,6 +55,7 @@ class PeriodicJob:
 
 _periodic: dict[str, PeriodicJob] = {}
 _redis_url: str | None = None
+_queue_prefix = ""  # lets several deployments (or test runs) share one Redis
 
 
 def periodic(name: str, *, cron: str, queue: str = "default") -> Callable:
@@ -84,8 +85,9 @@ def run_periodic(name: str) -> dict:
 
 
 def init_app(app: Flask, config: Config) -> None:
-    global _redis_url
+    global _redis_url, _queue_prefix
     _redis_url = config.redis_url
+    _queue_prefix = config.queue_prefix
     app.extensions["jifen.jobs"] = {"redis_url": config.redis_url}
 
 
@@ -104,7 +106,7 @@ def redis_connection():
 def queue(name: str = "default"):
     from rq import Queue
 
-    return Queue(name, connection=redis_connection())
+    return Queue(_queue_prefix + name, connection=redis_connection())
 
 
 def enqueue(fn: Callable, *args: Any, job_id: str | None = None, queue_name: str = "default"):
@@ -165,7 +167,8 @@ def dispatch_periodic(name: str) -> None:
 def work(queues: list[str] | None = None, *, burst: bool = False) -> None:
     from rq import Worker
 
-    worker = Worker(list(queues or QUEUES), connection=redis_connection())
+    names = [_queue_prefix + name for name in queues or QUEUES]
+    worker = Worker(names, connection=redis_connection())
     worker.work(burst=burst, with_scheduler=True)
 
 
@@ -175,6 +178,9 @@ def run_cron() -> None:
     scheduler = CronScheduler(connection=redis_connection(), name="jifen-cron")
     for job in periodic_jobs().values():
         scheduler.register(
-            dispatch_periodic, queue_name=job.queue, kwargs={"name": job.name}, cron=job.cron
+            dispatch_periodic,
+            queue_name=_queue_prefix + job.queue,
+            kwargs={"name": job.name},
+            cron=job.cron,
         )
     scheduler.start()

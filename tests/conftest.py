@@ -80,6 +80,7 @@ def config(database_url) -> Config:
     return Config(
         database_url=database_url,
         redis_url=REDIS_URL,
+        queue_prefix=f"test-{secrets.token_hex(4)}-",
         secret_key="test-secret-key",
         log_json=False,
         testing=True,

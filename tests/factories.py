@@ -90,3 +90,16 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+def drain_jobs() -> None:
+    """Run every queued job now, with a real RQ worker when Redis is configured (a no-op
+    inline, where jobs already ran). Tests call this where a worker would pick work up."""
+    from jifen.platform import jobs
+
+    if jobs.is_inline():
+        return
+    from rq import SimpleWorker
+
+    queues = [jobs.queue(name) for name in jobs.QUEUES]
+    SimpleWorker(queues, connection=jobs.redis_connection()).work(burst=True)

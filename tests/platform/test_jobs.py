@@ -73,23 +73,22 @@ def test_job_ids_are_made_safe_for_rq():
 
 @pytest.fixture
 def redis_queue(app):
-    from redis import Redis
-    from rq import Queue
-
-    connection = Redis.from_url(REDIS_URL)
-    name = f"test-{random.randrange(16**8):08x}"
-    yield Queue(name, connection=connection)
-    Queue(name, connection=connection).empty()
+    """A fresh queue; ``.short_name`` is what ``jobs.enqueue`` takes (no prefix)."""
+    short_name = f"q{random.randrange(16**8):08x}"
+    queue = jobs.queue(short_name)
+    queue.short_name = short_name
+    yield queue
+    queue.empty()
 
 
 @needs_redis
 def test_a_duplicate_enqueue_with_a_job_id_is_one_job(redis_queue):
     job_id = f"house-{random.randrange(16**8):08x}"
     first = jobs.enqueue(
-        jobs.run_periodic, "housekeeping", job_id=job_id, queue_name=redis_queue.name
+        jobs.run_periodic, "housekeeping", job_id=job_id, queue_name=redis_queue.short_name
     )
     second = jobs.enqueue(
-        jobs.run_periodic, "housekeeping", job_id=job_id, queue_name=redis_queue.name
+        jobs.run_periodic, "housekeeping", job_id=job_id, queue_name=redis_queue.short_name
     )
     assert first is not None and first.id == job_id
     assert second is None
@@ -104,7 +103,7 @@ def test_a_worker_runs_the_enqueued_job(redis_queue):
         jobs.run_periodic,
         "housekeeping",
         job_id=f"house-{random.randrange(16**8):08x}",
-        queue_name=redis_queue.name,
+        queue_name=redis_queue.short_name,
     )
     Worker([redis_queue], connection=redis_queue.connection).work(burst=True)
     job.refresh()
@@ -117,11 +116,10 @@ def test_a_worker_runs_the_enqueued_job(redis_queue):
 
 @needs_redis
 def test_dispatch_enqueues_one_job_per_period(app):
-    from rq import Queue
     from rq.job import Job
 
     job = jobs.periodic_jobs()["housekeeping"]
-    queue = Queue(job.queue, connection=jobs.redis_connection())
+    queue = jobs.queue(job.queue)
     # A random minute far away, so earlier runs cannot have used its job ids.
     tick = datetime(2040, 1, 1, tzinfo=UTC) + timedelta(minutes=random.randrange(10**6))
     enqueued = []

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from factories import assert_error
+from factories import assert_error, drain_jobs
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 from webhook_receiver import start_receiver
@@ -45,7 +45,8 @@ def emit_event(tenant_id: str, type_: str = "points.earned", *, commit: bool = T
         event = emit(uow, tenant_id=tenant_id, type=type_, data={"points": 10})
         if commit:
             uow.commit()
-        return event.id
+    drain_jobs()
+    return event.id
 
 
 def deliveries(client, tenant, endpoint_id):
@@ -107,6 +108,7 @@ def test_a_receiver_that_is_down_is_retried_with_backoff_then_marked_failed(
         moment += wait + timedelta(seconds=1)
         with clock.frozen_at(moment):
             delivery.relay_due_deliveries()
+            drain_jobs()
 
     [final] = deliveries(client, tenant, endpoint["id"])
     assert final["status"] == "failed"
@@ -127,6 +129,7 @@ def test_relay_sends_a_delivery_whose_first_send_was_lost(client, tenant, receiv
     emit_event(tenant.id)
     assert receiver.received == []
     assert delivery.relay_due_deliveries()["due"] == 1
+    drain_jobs()
     assert len(receiver.received) == 1
 
 
@@ -165,6 +168,7 @@ def test_endpoint_crud_and_test_event(client, tenant, receiver):
     assert updated["enabled_events"] == ["webhook.test"]
     assert updated["secret"] != endpoint["secret"]
     sent = client.post(f"/v1/webhook_endpoints/{endpoint['id']}/test", headers=tenant.auth)
+    drain_jobs()
     assert sent.status_code == 201 and sent.get_json()["type"] == "webhook.test"
     Webhook(updated["secret"]).verify(receiver.received[-1].body, receiver.received[-1].headers)
     events = client.get("/v1/events?type=webhook.test", headers=tenant.auth).get_json()
