@@ -23,6 +23,8 @@ MODEL_MODULES = [
     "jifen.platform.ledger.model",
     "jifen.tenants.members.model",
     "jifen.platform.webhooks.model",
+    "jifen.exchange.model",
+    "jifen.exchange.clearing",
 ]
 
 

@@ -73,6 +73,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _register_api(app: Flask) -> None:
+    from jifen.exchange.api import BLUEPRINTS as exchange_blueprints
     from jifen.tenants.api import blp as tenants_blp
     from jifen.tenants.members.api import blp as members_blp
     from jifen.tenants.members.api import me as consumer_blp
@@ -107,6 +108,8 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(consumer_blp)
     api.register_blueprint(jobs_blp)
     api.register_blueprint(webhooks_blp)
+    for blueprint in exchange_blueprints:
+        api.register_blueprint(blueprint)
 
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:

@@ -41,6 +41,7 @@ PERIODIC_JOB_MODULES = [
     "jifen.platform.housekeeping",
     "jifen.platform.webhooks.delivery",
     "jifen.platform.ledger.jobs",
+    "jifen.exchange.jobs",
 ]
 
 

@@ -1,0 +1,536 @@
+"""Quotes and swaps: a card holder moves value from one program's points to another's.
+
+A quote (``create_quote``) prices a swap with the rates and fee schedule of the moment and
+locks them for ``QUOTE_TTL``. A swap (``execute_swap``) carries out an open quote exactly
+as priced, in ONE database transaction of linked legs (DESIGN.md, Exchange):
+
+1. ledger, tenant A: the member's lots in A are consumed into A's ``exchange_liquidity``
+   account (``ledger.debit``, ``from_points``);
+2. ledger, tenant B: ``to_points`` come out of B's ``exchange_liquidity`` account into the
+   card's membership in B (``ledger.credit``), opening a lot with B's expiry policy; the
+   membership is created if the card has none there;
+3. the SPU legs: ``spu_out`` (A's points × rate_from) = ``spu_in`` (B's points × rate_to)
+   + the platform's fee + rounding. The ledger keeps accounts for tenants only (every
+   account has a tenant), so SPU is not posted there: the legs are recorded on the swap
+   row and in its clearing record, and the database refuses a row whose legs do not add
+   up (CHECK constraints, migration 0007);
+4. one clearing record: A owes B ``spu_in``, and the platform the fee and the rounding.
+
+Quotes and swaps touch two tenants' rows (and the platform's daily usage), so they run in
+a platform unit of work: no tenant filter applies there, and every id is checked against
+the tenant it must belong to by hand: the caller must be the source tenant, the
+destination tenant, or the card holder; members are looked up by (tenant, card).
+
+Limits, enforced when the swap runs (and previewed when quoting): the platform's daily
+limit per card (µSPU out of the card per local day), and the destination's
+``daily_inbound_cap`` (its points issued by swaps per local day). Each is a row of
+``exchange_daily_usage`` raised by a conditional UPDATE, whose row lock also serializes
+swaps of one card. Locks are always taken in one order (quote, card usage, inbound usage,
+wallets), so concurrent swaps never deadlock on each other; the wallet lock in the ledger
+keeps parallel swaps from one card from overspending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jifen.platform import clock, ledger
+from jifen.platform.auth.callers import Caller
+from jifen.platform.db import UnitOfWork, is_unique_violation, run_in_transaction, unit_of_work
+from jifen.platform.errors import (
+    Forbidden,
+    InsufficientPoints,
+    LimitExceeded,
+    MemberFrozen,
+    NotFound,
+    QuoteExpired,
+    Unprocessable,
+)
+from jifen.platform.ids import new_id
+from jifen.platform.ledger.model import Kind
+from jifen.platform.webhooks.events import emit
+from jifen.tenants.members import cards
+from jifen.tenants.members.model import Card, Member, MemberStatus
+from jifen.tenants.members.points import expiry_policy
+from jifen.tenants.members.services import looks_like_id
+from jifen.tenants.model import Currency
+
+from . import clearing, pricing
+from .model import DailyUsage, ExchangeSettings, Quote, Swap
+from .settings import fee_schedule, settings_for
+
+QUOTE_TTL = timedelta(seconds=60)
+LIMITS_TIME_ZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who asks for a quote or a swap: a tenant's API client, or a card holder."""
+
+    id: str
+    tenant_id: str | None = None  # an API client's tenant
+    card_id: str | None = None  # a member token's card
+
+    @classmethod
+    def of(cls, caller: Caller) -> Party:
+        if caller.kind == "member":
+            return cls(caller.id, card_id=caller.card_id)
+        return cls(caller.id, tenant_id=caller.tenant_id)
+
+    def may_see(self, row: Quote | Swap) -> bool:
+        if self.card_id is not None:
+            return row.card_id == self.card_id
+        return self.tenant_id in (row.from_tenant_id, row.to_tenant_id)
+
+
+# --- quotes ---------------------------------------------------------------------------
+
+
+def create_quote(
+    party: Party, *, from_currency: str, to_currency: str, points: int, card_number: str | None
+) -> Quote:
+    """Price a swap and lock it for ``QUOTE_TTL``.
+
+    Raises Unprocessable (``same_currency``, ``unknown_currency``, ``exchange_disabled``,
+    ``below_minimum``, ``invalid_increment``, ``no_membership``, ``amount_too_small``,
+    ``amount_too_large``), Forbidden when the caller is no party to the swap, NotFound for
+    an unknown card, MemberFrozen, InsufficientPoints and LimitExceeded.
+    """
+    with unit_of_work(platform=True) as uow:
+        quote = _price(uow.session, party, card_number, from_currency, to_currency, points)
+        uow.commit(quote)
+        return quote
+
+
+def get_quote(party: Party, quote_id: str) -> Quote:
+    """Raises NotFound for an unknown quote or one the caller is no party to."""
+    with unit_of_work(platform=True) as uow:
+        return _visible(uow.session, Quote, party, quote_id)
+
+
+def _price(
+    session: Session,
+    party: Party,
+    card_number: str | None,
+    from_currency: str,
+    to_currency: str,
+    points: int,
+) -> Quote:
+    ledger.check_points(points)
+    if from_currency == to_currency:
+        raise Unprocessable(
+            "Cannot swap a currency into itself.", code="same_currency", param="to_currency"
+        )
+    source = _in_exchange(session, from_currency, "from_currency", "outbound")
+    destination = _in_exchange(session, to_currency, "to_currency", "inbound")
+    if party.tenant_id is not None and party.tenant_id not in (
+        source.tenant_id,
+        destination.tenant_id,
+    ):
+        raise Forbidden(
+            "Only the source tenant, the destination tenant or the card holder may quote.",
+            code="not_a_party",
+        )
+    card = _card(session, party, card_number)
+    _check_amount(source, points)
+    member = _membership(session, source.tenant_id, card.id)
+    if member is None:
+        raise Unprocessable(
+            f"The card holds no membership in {from_currency}.",
+            code="no_membership",
+            param="card_number",
+        )
+    _active(member)
+    target = _membership(session, destination.tenant_id, card.id)
+    if target is not None:
+        _active(target)
+
+    schedule = fee_schedule(session).schedule
+    amounts = pricing.quote_amounts(points, source.spu_rate, destination.spu_rate, schedule)
+    if amounts.spu_out > pricing.MAX_SPU:
+        raise Unprocessable(
+            "This swap is too large for one transaction.", code="amount_too_large", param="points"
+        )
+    if amounts.to_points == 0:
+        raise Unprocessable(
+            f"{points} {from_currency} are worth less than one {to_currency} after the fee.",
+            code="amount_too_small",
+            param="points",
+        )
+    wallet = ledger.open_wallet(
+        session, tenant_id=source.tenant_id, asset=source.currency, owner_id=member.id
+    )
+    available = ledger.wallet_balance(session, wallet, now=clock.now()).available
+    if available < points:
+        raise InsufficientPoints(f"{points} points needed, {available} available.", param="points")
+    now = clock.now()
+    _check_limits(session, card.id, destination, amounts, schedule.card_daily_limit, now)
+    quote = Quote(
+        id=new_id("qt"),
+        card_id=card.id,
+        from_tenant_id=source.tenant_id,
+        to_tenant_id=destination.tenant_id,
+        from_currency=source.currency,
+        to_currency=destination.currency,
+        from_points=points,
+        to_points=amounts.to_points,
+        rate_from=source.spu_rate,
+        rate_to=destination.spu_rate,
+        spu_out=amounts.spu_out,
+        spu_in=amounts.spu_in,
+        fee_spu=amounts.fee_spu,
+        rounding_spu=amounts.rounding_spu,
+        status="open",
+        expires_at=now + QUOTE_TTL,
+        created_by=party.id,
+        created=now,
+    )
+    session.add(quote)
+    session.flush()
+    return quote
+
+
+def _in_exchange(session: Session, code: str, param: str, switch: str) -> ExchangeSettings:
+    settings = settings_for(session, code) if isinstance(code, str) else None
+    if settings is None:
+        if session.scalar(select(Currency.id).where(Currency.code == code)) is None:
+            raise Unprocessable(f"No such currency: {code}.", code="unknown_currency", param=param)
+        raise Unprocessable(
+            f"{code} is not in the exchange.", code="exchange_disabled", param=param
+        )
+    if not getattr(settings, switch):
+        direction = "out of" if switch == "outbound" else "into"
+        raise Unprocessable(
+            f"{code} does not allow swaps {direction} it.", code="exchange_disabled", param=param
+        )
+    return settings
+
+
+def _card(session: Session, party: Party, card_number: str | None) -> Card:
+    if card_number is None:
+        if party.card_id is None:
+            raise Unprocessable("card_number is required.", param="card_number")
+        card = session.get(Card, party.card_id)
+    else:
+        number = cards.normalise_card_number(card_number)
+        if not cards.is_valid_card_number(number):
+            raise Unprocessable(
+                "card_number must be 16 digits with a valid check digit.",
+                code="invalid_card_number",
+                param="card_number",
+            )
+        card = session.scalar(select(Card).where(Card.number == number))
+    if party.card_id is not None and (card is None or card.id != party.card_id):
+        raise Forbidden("A card holder may swap only their own card.", code="not_a_party")
+    if card is None:
+        raise NotFound(f"No such card: {card_number}", param="card_number")
+    return card
+
+
+def _check_amount(source: ExchangeSettings, points: int) -> None:
+    if points < source.minimum:
+        raise Unprocessable(
+            f"Swaps out of {source.currency} start at {source.minimum} points.",
+            code="below_minimum",
+            param="points",
+        )
+    if points % source.increment:
+        raise Unprocessable(
+            f"Swaps out of {source.currency} go in steps of {source.increment} points.",
+            code="invalid_increment",
+            param="points",
+        )
+
+
+def _membership(session: Session, tenant_id: str, card_id: str) -> Member | None:
+    return session.scalar(
+        select(Member).where(Member.tenant_id == tenant_id, Member.card_id == card_id)
+    )
+
+
+def _active(member: Member) -> None:
+    if member.is_frozen:
+        raise MemberFrozen("This membership is frozen.", param="card_number")
+
+
+# --- swaps ----------------------------------------------------------------------------
+
+
+def execute_swap(party: Party, quote_id: str) -> Swap:
+    """Carry out an open quote as priced (see the module docstring).
+
+    Raises NotFound for an unknown quote or one the caller is no party to; QuoteExpired
+    for an expired or already used quote; Unprocessable (``exchange_disabled``) when a
+    side has since left the exchange; MemberFrozen, InsufficientPoints, LimitExceeded.
+    Nothing is posted when it raises.
+    """
+
+    def attempt() -> Swap:
+        with unit_of_work(platform=True) as uow:
+            quote = _visible(uow.session, Quote, party, quote_id, lock=True)
+            swap = _execute(uow, quote)
+            return _commit(uow, swap)
+
+    return run_in_transaction(attempt)
+
+
+def quote_and_swap(
+    party: Party, *, from_currency: str, to_currency: str, points: int, card_number=None
+) -> Swap:
+    """``POST /v1/me/swaps``: a quote and its swap in one transaction. Raises what
+    ``create_quote`` and ``execute_swap`` raise."""
+
+    def attempt() -> Swap:
+        with unit_of_work(platform=True) as uow:
+            quote = _price(uow.session, party, card_number, from_currency, to_currency, points)
+            swap = _execute(uow, quote)
+            return _commit(uow, swap)
+
+    return run_in_transaction(attempt)
+
+
+def get_swap(party: Party, swap_id: str) -> Swap:
+    """Raises NotFound for an unknown swap or one the caller is no party to."""
+    with unit_of_work(platform=True) as uow:
+        return _visible(uow.session, Swap, party, swap_id)
+
+
+def _commit(uow: UnitOfWork, swap: Swap) -> Swap:
+    try:
+        uow.commit(swap)
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise QuoteExpired("This quote was used already.", param="quote_id") from None
+        raise
+    return swap
+
+
+def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
+    session = uow.session
+    now = clock.now()
+    if quote.status != "open":
+        raise QuoteExpired("This quote was used already.", param="quote_id")
+    if quote.expires_at <= now:
+        raise QuoteExpired("This quote has expired; ask for a new one.", param="quote_id")
+    quote.status = "used"
+    source = _in_exchange(session, quote.from_currency, "from_currency", "outbound")
+    destination = _in_exchange(session, quote.to_currency, "to_currency", "inbound")
+    if (source.tenant_id, destination.tenant_id) != (quote.from_tenant_id, quote.to_tenant_id):
+        raise QuoteExpired("The currencies of this quote changed hands.", param="quote_id")
+    amounts = pricing.SwapAmounts(
+        quote.from_points,
+        quote.to_points,
+        quote.spu_out,
+        quote.spu_in,
+        quote.fee_spu,
+        quote.rounding_spu,
+    )
+    card_limit = fee_schedule(session).schedule.card_daily_limit
+    _consume_limits(session, quote.card_id, destination, amounts, card_limit, now)
+
+    member = _membership(session, quote.from_tenant_id, quote.card_id)
+    if member is None:
+        raise Unprocessable("The card left the source program.", code="no_membership")
+    _active(member)
+    target = _membership(session, quote.to_tenant_id, quote.card_id) or _join(
+        session, quote.to_tenant_id, quote.card_id, now
+    )
+    _active(target)
+
+    swap_id = new_id("swp")
+    metadata = {
+        "swap": swap_id,
+        "quote": quote.id,
+        "from_currency": quote.from_currency,
+        "to_currency": quote.to_currency,
+        "from_points": quote.from_points,
+        "to_points": quote.to_points,
+    }
+    source_wallet = ledger.open_wallet(
+        session, tenant_id=quote.from_tenant_id, asset=quote.from_currency, owner_id=member.id
+    )
+    out = ledger.debit(
+        session,
+        source_wallet,
+        quote.from_points,
+        kind=Kind.SWAP,
+        reference=swap_id,
+        metadata=metadata,
+        sink_type="exchange_liquidity",
+    )
+    target_wallet = ledger.open_wallet(
+        session, tenant_id=quote.to_tenant_id, asset=quote.to_currency, owner_id=target.id
+    )
+    into = ledger.credit(
+        session,
+        target_wallet,
+        quote.to_points,
+        kind=Kind.SWAP,
+        reference=swap_id,
+        expires_at=destination_expiry(quote.to_tenant_id, now),
+        metadata=metadata,
+        source_type="exchange_liquidity",
+    )
+    swap = Swap(
+        id=swap_id,
+        quote_id=quote.id,
+        status="completed",
+        card_id=quote.card_id,
+        from_tenant_id=quote.from_tenant_id,
+        to_tenant_id=quote.to_tenant_id,
+        from_currency=quote.from_currency,
+        to_currency=quote.to_currency,
+        from_member_id=member.id,
+        to_member_id=target.id,
+        from_points=quote.from_points,
+        to_points=quote.to_points,
+        rate_from=quote.rate_from,
+        rate_to=quote.rate_to,
+        spu_out=quote.spu_out,
+        spu_in=quote.spu_in,
+        fee_spu=quote.fee_spu,
+        rounding_spu=quote.rounding_spu,
+        source_transaction_id=out.id,
+        destination_transaction_id=into.id,
+        created=now,
+    )
+    session.add(swap)
+    session.flush()
+    clearing.record(
+        session,
+        kind=clearing.ClearingKind.SWAP,
+        payer_tenant_id=quote.from_tenant_id,
+        payee_tenant_id=quote.to_tenant_id,
+        currency=quote.to_currency,
+        points=quote.to_points,
+        amount_spu=quote.spu_in,
+        fee_spu=quote.fee_spu,
+        rounding_spu=quote.rounding_spu,
+        source_transaction_id=out.id,
+        swap_id=swap_id,
+    )
+    session.flush()
+    data = swap_event(swap)
+    for tenant_id in (quote.from_tenant_id, quote.to_tenant_id):
+        emit(uow, tenant_id=tenant_id, type="swap.completed", data=data)
+    return swap
+
+
+def destination_expiry(tenant_id: str, now: datetime) -> datetime | None:
+    """When points a swap issues into ``tenant_id``'s currency expire: the tenant's own
+    expiry policy, as for points earned there (the members code owns that policy)."""
+    return expiry_policy(tenant_id).expires_at(now)
+
+
+def _join(session: Session, tenant_id: str, card_id: str, now: datetime) -> Member:
+    """Give the card a membership in ``tenant_id`` (a swap into a program it has not
+    joined). The external id names the card, the one thing the merchant can know."""
+    number = session.scalar(select(Card.number).where(Card.id == card_id))
+    member = Member(
+        id=new_id("mem"),
+        tenant_id=tenant_id,
+        card_id=card_id,
+        external_id=f"card:{number}",
+        status=MemberStatus.ACTIVE.value,
+        created=now,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def swap_event(swap: Swap) -> dict:
+    return {
+        "object": "swap",
+        "id": swap.id,
+        "quote": swap.quote_id,
+        "status": swap.status,
+        "from_currency": swap.from_currency,
+        "to_currency": swap.to_currency,
+        "from_points": swap.from_points,
+        "to_points": swap.to_points,
+        "rate_from": pricing.format_spu(swap.rate_from),
+        "rate_to": pricing.format_spu(swap.rate_to),
+        "fee_spu": pricing.format_spu(swap.fee_spu),
+        "created": clock.iso(swap.created),
+    }
+
+
+def _visible(session: Session, model, party: Party, object_id: str, *, lock: bool = False):
+    row = None
+    if looks_like_id(object_id):
+        statement = select(model).where(model.id == object_id)
+        if lock:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        row = session.scalar(statement)
+    if row is None or not party.may_see(row):
+        raise NotFound(f"No such {model.__name__.lower()}: {object_id}", param="id")
+    return row
+
+
+# --- daily limits ---------------------------------------------------------------------
+
+
+def limits_day(now: datetime) -> date:
+    return now.astimezone(ZoneInfo(LIMITS_TIME_ZONE)).date()
+
+
+def _usage(session: Session, scope: str, day: date) -> int:
+    used = session.scalar(
+        select(DailyUsage.used).where(DailyUsage.scope == scope, DailyUsage.day == day)
+    )
+    return used or 0
+
+
+def _check_limits(session, card_id, destination, amounts, card_limit, now) -> None:
+    day = limits_day(now)
+    if card_limit is not None and _usage(session, f"card:{card_id}", day) + amounts.spu_out > (
+        card_limit
+    ):
+        raise LimitExceeded("This card's daily exchange limit would be exceeded.", param="points")
+    cap = destination.daily_inbound_cap
+    scope = f"inbound:{destination.currency}"
+    if cap is not None and _usage(session, scope, day) + amounts.to_points > cap:
+        raise LimitExceeded(
+            f"{destination.currency} takes no more swaps in today.", param="to_currency"
+        )
+
+
+def _consume_limits(session, card_id, destination, amounts, card_limit, now) -> None:
+    day = limits_day(now)
+    if not _consume(session, f"card:{card_id}", day, amounts.spu_out, card_limit):
+        raise LimitExceeded("This card's daily exchange limit would be exceeded.", param="points")
+    cap = destination.daily_inbound_cap
+    if cap is not None and not _consume(
+        session, f"inbound:{destination.currency}", day, amounts.to_points, cap
+    ):
+        raise LimitExceeded(
+            f"{destination.currency} takes no more swaps in today.", param="to_currency"
+        )
+
+
+def _consume(session: Session, scope: str, day: date, amount: int, limit: int | None) -> bool:
+    """Add ``amount`` to the day's usage unless that would pass ``limit``; locks the row."""
+    exists = select(DailyUsage.scope).where(DailyUsage.scope == scope, DailyUsage.day == day)
+    if session.scalar(exists) is None:
+        try:
+            with session.begin_nested():
+                session.add(DailyUsage(scope=scope, day=day, used=0))
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+    statement = (
+        update(DailyUsage)
+        .where(DailyUsage.scope == scope, DailyUsage.day == day)
+        .values(used=DailyUsage.used + amount)
+        .execution_options(synchronize_session=False)
+    )
+    if limit is not None:
+        statement = statement.where(DailyUsage.used + amount <= limit)
+    return session.execute(statement).rowcount == 1
