@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "jifen.platform.ledger.model",
     "jifen.tenants.members.model",
     "jifen.platform.webhooks.model",
+    "jifen.platform.billing.model",
     "jifen.exchange.model",
     "jifen.exchange.clearing",
 ]

@@ -1,0 +1,102 @@
+"""Incoming Stripe webhooks: the signature check and what each event means.
+
+Stripe signs ``"<timestamp>.<raw body>"`` with HMAC-SHA256 under the endpoint's secret
+and sends ``Stripe-Signature: t=<timestamp>,v1=<hex>[,v1=<hex>...]`` (several ``v1``
+while a secret is being rolled). We verify over the raw request body, never over
+re-serialized JSON, compare in constant time, and refuse timestamps further than the
+tolerance from our clock, so a captured delivery cannot be replayed later.
+
+Both functions here are pure; ``services.handle_stripe_webhook`` does the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from jifen.platform.errors import BadRequest
+
+from .states import Occurrence
+
+TOLERANCE_SECONDS = 300
+
+# Stripe event type -> what it means for the account. localstripe sends
+# ``invoice.payment_succeeded`` where Stripe also sends ``invoice.paid``; both count.
+OCCURRENCES = {
+    "invoice.paid": Occurrence.INVOICE_PAID,
+    "invoice.payment_succeeded": Occurrence.INVOICE_PAID,
+    "invoice.payment_failed": Occurrence.PAYMENT_FAILED,
+    "customer.subscription.deleted": Occurrence.SUBSCRIPTION_DELETED,
+}
+
+
+class InvalidSignature(BadRequest):
+    code = "invalid_signature"
+
+
+def verify_signature(payload: bytes, header: str | None, secret: str, *, now: datetime) -> None:
+    """Raises InvalidSignature unless ``header`` signs ``payload`` with ``secret`` at a
+    timestamp within ``TOLERANCE_SECONDS`` of ``now``."""
+    if not header:
+        raise InvalidSignature("The Stripe-Signature header is missing.")
+    timestamp, signatures = None, []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t":
+            timestamp = value
+        elif name == "v1":
+            signatures.append(value)
+    if timestamp is None or not timestamp.isdigit() or not signatures:
+        raise InvalidSignature("The Stripe-Signature header is malformed.")
+    signed = timestamp.encode() + b"." + payload
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
+        raise InvalidSignature("No signature matches the payload.")
+    if abs(now.timestamp() - int(timestamp)) > TOLERANCE_SECONDS:
+        raise InvalidSignature("The signature's timestamp is outside the tolerance.")
+
+
+@dataclass(frozen=True)
+class StripeNotice:
+    """The parts of a Stripe event that billing reads."""
+
+    id: str
+    type: str
+    created: datetime
+    customer: str | None
+    subscription: str | None
+
+    @property
+    def occurrence(self) -> Occurrence | None:
+        return OCCURRENCES.get(self.type)
+
+
+def parse_event(payload: bytes) -> StripeNotice:
+    """Raises BadRequest when the (verified) payload is not a Stripe event."""
+    try:
+        event = json.loads(payload)
+        obj = event["data"]["object"]
+        if not isinstance(event["id"], str) or not isinstance(event["type"], str):
+            raise TypeError
+        created = datetime.fromtimestamp(int(event["created"]), UTC)
+    except (ValueError, KeyError, TypeError, OverflowError, OSError):
+        raise BadRequest("The payload is not a Stripe event.", code="invalid_event") from None
+    if not isinstance(obj, dict):
+        obj = {}
+    if obj.get("object") == "subscription":
+        subscription = obj.get("id")
+    else:  # invoices: ``subscription`` before API 2025-03-31, under ``parent`` since
+        subscription = obj.get("subscription") or (
+            ((obj.get("parent") or {}).get("subscription_details") or {}).get("subscription")
+        )
+    customer = obj.get("customer")
+    return StripeNotice(
+        id=event["id"],
+        type=event["type"],
+        created=created,
+        customer=customer if isinstance(customer, str) else None,
+        subscription=subscription if isinstance(subscription, str) else None,
+    )
