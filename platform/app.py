@@ -1,8 +1,9 @@
 """The application factory: ``create_app(config)`` wires every area of Jifen together.
 
 Order matters only in one place: the request hooks. For each request we (1) assign a
-request id, (2) resolve the caller from the bearer token, (3) honour an
-``Idempotency-Key`` on POSTs (which needs the caller, since keys are scoped to it).
+request id, (2) resolve the caller from the bearer token, (3) apply the caller's plan
+(API rate, read-only accounts: ``billing.guard``), (4) honour an ``Idempotency-Key`` on
+POSTs (which needs the caller, since keys are scoped to it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask import Flask, Response, g, request, send_from_directory
 from . import idempotency
 from .auth import callers
 from .auth.oauth import init_oauth
+from .billing import guard as billing_guard
 from .config import Config
 from .db import Database, make_engine, set_default_database
 from .errors import JifenError
@@ -79,6 +81,7 @@ def _register_api(app: Flask) -> None:
     from jifen.tenants.members.api import me as consumer_blp
     from jifen.tenants.program.api import blp as program_blp
 
+    from .billing.api import blp as billing_blp
     from .jobs_api import blp as jobs_blp
     from .webhooks.api import blp as webhooks_blp
 
@@ -110,6 +113,7 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(webhooks_blp)
     for blueprint in exchange_blueprints:
         api.register_blueprint(blueprint)
+    api.register_blueprint(billing_blp)
 
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:
@@ -135,6 +139,9 @@ def _install_request_hooks(app: Flask, config: Config) -> None:
         g.request_id = request.headers.get("X-Request-Id") or f"req_{uuid.uuid4().hex[:20]}"
         g.started = time.perf_counter()
         callers.resolve_request_caller()
+        refusal = billing_guard.check_request(g.caller, request.method, request.path)
+        if refusal is not None:
+            return refusal
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None:
             return None

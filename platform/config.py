@@ -33,6 +33,13 @@ class Config:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
+    # Verifies incoming Stripe webhooks (the endpoint's ``whsec_...`` signing secret).
+    stripe_webhook_secret: str | None = None
+    # Billing: days a past-due account keeps working, days of trial on a paid plan.
+    billing_grace_days: int = 7
+    billing_trial_days: int = 14
+    # Per-plan API rate limits. None: on, except when testing (tests switch them on).
+    rate_limits: bool | None = None
     access_token_ttl_seconds: int = 3600
     idempotency_ttl_hours: int = 24
     max_body_bytes: int = 1024 * 1024
@@ -53,6 +60,10 @@ class Config:
             secret_key=env.get("JIFEN_SECRET_KEY") or _instance_secret_key(),
             stripe_api_key=env.get("STRIPE_API_KEY") or None,
             stripe_api_base=env.get("JIFEN_STRIPE_API_BASE") or None,
+            stripe_webhook_secret=env.get("JIFEN_STRIPE_WEBHOOK_SECRET") or None,
+            billing_grace_days=int(env.get("JIFEN_BILLING_GRACE_DAYS") or 7),
+            billing_trial_days=int(env.get("JIFEN_BILLING_TRIAL_DAYS") or 14),
+            rate_limits=env.get("JIFEN_RATE_LIMITS", "on") != "off",
             log_json=env.get("JIFEN_LOG_FORMAT", "json") == "json",
             webhooks_allow_private=env.get("JIFEN_WEBHOOKS_ALLOW_PRIVATE") == "1",
         )
@@ -61,6 +72,10 @@ class Config:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def enforces_rate_limits(self) -> bool:
+        return self.rate_limits if self.rate_limits is not None else not self.testing
 
     @property
     def migration_url(self) -> str:

@@ -42,6 +42,7 @@ PERIODIC_JOB_MODULES = [
     "jifen.platform.webhooks.delivery",
     "jifen.platform.ledger.jobs",
     "jifen.exchange.jobs",
+    "jifen.platform.billing.jobs",
 ]
 
 

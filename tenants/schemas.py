@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from jifen.platform.billing.plans import DEFAULT_PLAN, PLANS
 from jifen.platform.http import ObjectSchema, StrictSchema
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="Use 2-63 of a-z, 0-9 and '-'.")
@@ -31,6 +32,7 @@ class SignupInput(StrictSchema):
     tenant = ma.fields.Nested(TenantInput, required=True)
     currency = ma.fields.Nested(CurrencyInput, required=True)
     owner = ma.fields.Nested(OwnerInput, required=True)
+    plan = ma.fields.String(load_default=DEFAULT_PLAN, validate=validate.OneOf(list(PLANS)))
 
 
 class CurrencySchema(ObjectSchema):
@@ -62,6 +64,7 @@ class SignupSchema(ma.Schema):
     currency = ma.fields.Nested(CurrencySchema)
     api_client = ma.fields.Nested(IssuedClientSchema)
     publishable_key = ma.fields.String()
+    plan = ma.fields.String()
 
     class Meta:
         ordered = True

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.platform.auth import services as auth
 from jifen.platform.auth.model import TENANT_SCOPES, Role
+from jifen.platform.billing import services as billing
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, JifenError, NotFound
 
@@ -22,10 +23,14 @@ class Signup:
     currency: Currency
     api_client: auth.IssuedClient
     publishable_key: str
+    plan: str
 
 
-def sign_up(*, tenant: dict, currency: dict, owner: dict) -> Signup:
-    """Raises Conflict when the slug, currency code or owner email is taken."""
+def sign_up(*, tenant: dict, currency: dict, owner: dict, plan: str = "free") -> Signup:
+    """Raises Conflict when the slug, currency code or owner email is taken.
+
+    The tenant's billing account starts on ``plan``; with Stripe configured, its Stripe
+    customer and subscription are created by a job after this transaction commits."""
     with unit_of_work(platform=True) as uow:
         session = uow.session
         if session.scalar(select(Tenant.id).where(Tenant.slug == tenant["slug"])):
@@ -57,7 +62,8 @@ def sign_up(*, tenant: dict, currency: dict, owner: dict) -> Signup:
             name=f"{new_tenant.name} (created at signup)",
             scopes=list(TENANT_SCOPES),
         )
-        result = Signup(new_tenant, new_currency, client, new_tenant.publishable_key)
+        account = billing.open_account(uow, tenant_id=new_tenant.id, plan=plan)
+        result = Signup(new_tenant, new_currency, client, new_tenant.publishable_key, account.plan)
         try:
             uow.commit(result)
         except IntegrityError:
