@@ -77,6 +77,7 @@ def create_app(config: Config | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from jifen.exchange.api import BLUEPRINTS as exchange_blueprints
     from jifen.tenants.api import blp as tenants_blp
+    from jifen.tenants.catalog.api import blp as catalog_blp
     from jifen.tenants.members.api import blp as members_blp
     from jifen.tenants.members.api import me as consumer_blp
     from jifen.tenants.program.api import blp as program_blp
@@ -109,6 +110,7 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(program_blp)
     api.register_blueprint(members_blp)
     api.register_blueprint(consumer_blp)
+    api.register_blueprint(catalog_blp)
     api.register_blueprint(jobs_blp)
     api.register_blueprint(webhooks_blp)
     for blueprint in exchange_blueprints:

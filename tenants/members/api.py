@@ -7,14 +7,24 @@ Where API.md is silent:
   ``card_number``): cards are issued by Jifen, never made up by a merchant. A bad check
   digit is 422 ``invalid_card_number``; a card already enrolled here is 409
   ``card_already_member``; a taken ``external_id`` is 409 ``external_id_taken``.
-* ``POST /v1/earn`` that earns nothing (under 100.00 after shipping) is 422
-  ``no_points_earned``: nothing is posted, so there is no transaction to return.
+* ``POST /v1/earn`` computes points with the program in force (``tenants.program``);
+  its metadata records ``program_version`` and the ``breakdown``. An order that earns
+  nothing (under the first step, or capped to 0) is 422 ``no_points_earned``: nothing
+  is posted. A second earn for the same ``order_id`` is 409 ``order_already_earned``.
   ``occurred_at`` may be up to two years past and at most five minutes ahead.
 * ``POST /v1/earn/batch`` answers ``{"object": "earn_batch", "transactions": [...]}`` in
   request order; one bad earn refuses the whole batch, ``param`` naming it
   (``earns.3.member_id``).
-* ``POST /v1/awards`` accepts only ``event: manual`` (with ``points`` and ``reason``)
-  until program rules configure events; other events are 422 ``event_not_configured``.
+* ``POST /v1/awards``: ``event: manual`` (with ``points`` and ``reason``) or a program
+  event (``tenants.members.awards``); a referral names the ``referee_id``. An event the
+  program pays nothing for is 422 ``event_not_configured``; a second signup or check-in
+  the same day 422 ``already_awarded``.
+* ``POST /v1/redemptions`` with ``order_amount`` (and ``order_id``) pays towards an
+  order under the program's redemption rules.
+* ``POST /v1/checkout/quotes`` answers 200 with a ``checkout_quote`` (no id: nothing is
+  stored), see ``tenants.members.checkout``.
+* ``POST /v1/refunds`` answers 201 with a ``refund``; the rules are written in
+  ``tenants.members.refunds``.
 * Holds last one day unless ``expires_in`` (60 s to 30 days) says otherwise. Capture
   and void answer 200 with the hold. A frozen member's hold cannot be captured (422
   ``member_frozen``) but can be voided, which only gives points back.
@@ -29,11 +39,13 @@ from __future__ import annotations
 from jifen.platform.auth.callers import current_caller, require_member, require_scope
 from jifen.platform.http import JifenBlueprint, list_of
 
-from . import points, services, tokens
+from . import checkout, points, refunds, services, tiering, tokens
 from .schemas import (
     AwardInput,
     BalanceSchema,
     CaptureInput,
+    CheckoutQuoteInput,
+    CheckoutQuoteSchema,
     EarnBatchInput,
     EarnBatchSchema,
     EarnInput,
@@ -45,6 +57,9 @@ from .schemas import (
     MemberTokenInput,
     MemberTokenSchema,
     RedemptionInput,
+    RefundInput,
+    RefundSchema,
+    TierChangeSchema,
     TransactionSchema,
     TransferInput,
     TransferSchema,
@@ -142,13 +157,24 @@ def list_transactions(args: dict, member_id: str):
     return points.member_transactions(_tenant(), member_id, args)
 
 
+@blp.get("/members/<member_id>/tier_history")
+@blp.arguments(MemberListArgs, location="query")
+@blp.response(200, list_of(TierChangeSchema))
+@blp.doc(**READ)
+@require_scope("points:read", platform=False)
+def tier_history(args: dict, member_id: str):
+    """The member's tier changes, newest first (upgrades, period-end downgrades)."""
+    return tiering.tier_history(_tenant(), member_id, args)
+
+
 @blp.post("/earn")
 @blp.arguments(EarnInput)
 @blp.response(201, TransactionSchema)
 @blp.doc(**WRITE)
 @require_scope("points:write", platform=False)
 def earn(body: dict):
-    """Points for an order: 1 per full 100.00, shipping excluded, rounded down."""
+    """Points for an order under the program in force (default: 1 per full 100.00,
+    shipping excluded, rounded down). A second earn for an order is 409."""
     return points.earn(_tenant(), body)
 
 
@@ -168,7 +194,9 @@ def earn_batch(body: dict):
 @blp.doc(**WRITE)
 @require_scope("points:write", platform=False)
 def award(body: dict):
-    """A manual award (``event: manual`` with ``points`` and ``reason``)."""
+    """An event award (signup, checkin, review, referral with ``referee_id``,
+    profile_completion) or a manual one (``event: manual`` with ``points`` and
+    ``reason``)."""
     return points.award(_tenant(), **body)
 
 
@@ -180,6 +208,28 @@ def award(body: dict):
 def redeem(body: dict):
     """Spend points; not enough available is 422 ``insufficient_points``."""
     return points.redeem(_tenant(), **body)
+
+
+@blp.post("/checkout/quotes")
+@blp.arguments(CheckoutQuoteInput)
+@blp.response(200, CheckoutQuoteSchema)
+@blp.doc(**READ)
+@require_scope("points:read", platform=False)
+def checkout_quote(body: dict):
+    """The most points usable on an order, their money value and the cash left to pay;
+    computes, stores nothing."""
+    return checkout.quote(_tenant(), **body)
+
+
+@blp.post("/refunds")
+@blp.arguments(RefundInput)
+@blp.response(201, RefundSchema)
+@blp.doc(**WRITE)
+@require_scope("points:write", platform=False)
+def refund(body: dict):
+    """Refund ``amount`` of an order (the rest when omitted): claw back the points it
+    earned, in proportion, and restore the points redeemed on it."""
+    return refunds.refund(_tenant(), **body)
 
 
 @blp.post("/holds")

@@ -8,8 +8,15 @@ response, in the same transaction). Use cases that can touch more than one locke
 run under ``run_in_transaction``, which retries a deadlock inside instead of showing it
 to the client.
 
-Earning is the base rate only until program rules land (see ``base_rate_points``), and
-every tenant's expiry policy is ``never`` until then (see ``expiry_policy``).
+Earning follows the tenant's program (``tenants.program``): ``current_program`` gives
+the rules in force and their version, ``compute_earn`` the points and the breakdown, and
+``expires_at`` the lot's expiry, counted from ``occurred_at`` in the tenant's time zone.
+Every earn transaction's metadata records ``program_version`` and ``breakdown``. The
+member's wallet is locked before "points earned today" is read, so two earns of one
+member cannot both slip under the per-day cap. Each earned order gets an
+``OrderEarning`` row in the same transaction; its unique ``(tenant_id, order_id)`` makes
+a second earn for the order a 409 ``order_already_earned``, even at the same instant.
+Event awards live in ``awards``; refunds in ``refunds``; checkout quotes in ``checkout``.
 """
 
 from __future__ import annotations
@@ -17,41 +24,93 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jifen.platform import clock, ledger
-from jifen.platform.db import run_in_transaction, unit_of_work
-from jifen.platform.errors import MemberFrozen, NotFound, Unprocessable
-from jifen.platform.ledger import expiry
-from jifen.platform.ledger.model import Account, Hold, Kind
+from jifen.platform.db import UnitOfWork, is_unique_violation, run_in_transaction, unit_of_work
+from jifen.platform.errors import Conflict, LimitExceeded, MemberFrozen, NotFound, Unprocessable
+from jifen.platform.ledger.expiry import ExpiryPolicy, Never
+from jifen.platform.ledger.model import Account, Hold, Kind, Posting, Transaction
+from jifen.platform.webhooks.events import emit
+from jifen.tenants.model import Tenant
+from jifen.tenants.program.earning import (
+    DEFAULT_TIME_ZONE,
+    MemberContext,
+    Order,
+    compute_earn,
+    local_day,
+    local_day_bounds,
+)
+from jifen.tenants.program.expiry import expires_at as program_expires_at
+from jifen.tenants.program.expiry import expiry_policy as program_expiry_policy
+from jifen.tenants.program.redemption import max_share, points_plus_cash
+from jifen.tenants.program.rules import Program
+from jifen.tenants.program.services import current_program
 
-from . import wallets
+from . import tiering, wallets
 from .model import Member
+from .orders import MemberAward, OrderEarning
 from .services import load_member, looks_like_id
 from .wallets import MemberEntry, TransferEntry
 
-BASE_RATE_POINTS = 1
-BASE_RATE_PER_AMOUNT = 10000
-EARN_LOOKBACK_YEARS = 2
-EARN_CLOCK_SKEW = timedelta(minutes=5)
 HOLD_DEFAULT_TTL = timedelta(days=1)
 HOLD_MIN_TTL = timedelta(minutes=1)
 HOLD_MAX_TTL = timedelta(days=30)
 MAX_EARN_BATCH = 100
 
 
-def base_rate_points(amount: int, shipping: int = 0) -> int:
-    """Points for spending ``amount`` minor units, ``shipping`` of which earns nothing.
+@dataclass(frozen=True)
+class ProgramContext:
+    """The rules in force for one unit of work: the program, its version, the zone."""
 
-    ``BASE_RATE_POINTS`` per full ``BASE_RATE_PER_AMOUNT`` (1 point per 100.00); rounded
-    down, the remainder earns nothing (DESIGN.md: earning rounds down).
+    program: Program
+    version: int
+    time_zone: str
+    asset: str
+
+
+def program_context(session: Session, tenant_id: str) -> ProgramContext:
+    program, version = current_program(session, tenant_id)
+    tenant = session.get(Tenant, tenant_id)
+    time_zone = tenant.time_zone if tenant is not None else DEFAULT_TIME_ZONE
+    return ProgramContext(program, version, time_zone, wallets.currency_code(session, tenant_id))
+
+
+def expiry_policy(tenant_id: str, session: Session | None = None) -> ExpiryPolicy:
+    """The expiry policy of points credited now in ``tenant_id``'s currency: the program's
+    policy read in the tenant's time zone, within the caller's ``session``.
+
+    Without a session it answers ``Never`` (what every tenant had before program rules
+    landed): opening a second transaction inside the caller's would wait on SQLite's one
+    writer. Callers that credit wallets (the exchange) should pass their session.
     """
-    return (amount - shipping) // BASE_RATE_PER_AMOUNT * BASE_RATE_POINTS
+    if session is None:
+        return Never()
+    program, _version = current_program(session, tenant_id)
+    tenant = session.get(Tenant, tenant_id)
+    return program_expiry_policy(program, tenant.time_zone if tenant else DEFAULT_TIME_ZONE)
 
 
-def expiry_policy(tenant_id: str) -> expiry.ExpiryPolicy:
-    """The tenant's expiry policy: ``never`` for every tenant until program rules land."""
-    return expiry.Never()
+def earned_on_day(session: Session, member_id: str, day_start: datetime, day_end: datetime) -> int:
+    """Points the member earned with orders (by ``occurred_at``) and event awards in
+    ``[day_start, day_end)``: what ``caps.per_day`` counts. Manual awards do not count."""
+    orders = session.scalar(
+        select(func.coalesce(func.sum(OrderEarning.points), 0)).where(
+            OrderEarning.member_id == member_id,
+            OrderEarning.occurred_at >= day_start,
+            OrderEarning.occurred_at < day_end,
+        )
+    )
+    awards = session.scalar(
+        select(func.coalesce(func.sum(MemberAward.points), 0)).where(
+            MemberAward.member_id == member_id,
+            MemberAward.created >= day_start,
+            MemberAward.created < day_end,
+        )
+    )
+    return int(orders or 0) + int(awards or 0)
 
 
 # --- earning -------------------------------------------------------------------------
@@ -59,18 +118,19 @@ def expiry_policy(tenant_id: str) -> expiry.ExpiryPolicy:
 
 def earn(tenant_id: str, order: dict) -> MemberEntry:
     """Credit a member for an ``order`` (``member_id``, ``order_id``, ``amount``,
-    ``currency``, ``shipping``, ``category``, ``occurred_at``) at the base rate; the lot
-    expires by the tenant's policy counted from ``occurred_at``.
+    ``currency``, ``shipping``, ``category``, ``occurred_at``) under the program in force;
+    the lot expires by the program's policy counted from ``occurred_at``.
 
-    Raises NotFound (unknown or foreign member), MemberFrozen, and Unprocessable when
-    ``occurred_at`` is more than two years past or in the future, or when the order
-    earns no points.
+    Raises NotFound (unknown or foreign member), MemberFrozen, Conflict
+    (``order_already_earned``), and Unprocessable naming the bad field (``occurred_at``
+    more than two years past or in the future, another currency than the program's), or
+    ``no_points_earned`` when the order earns nothing.
     """
 
     def attempt() -> MemberEntry:
         with unit_of_work(tenant_id=tenant_id) as uow:
-            asset = wallets.currency_code(uow.session, tenant_id)
-            result = _post_earn(uow.session, tenant_id, asset, order)
+            context = program_context(uow.session, tenant_id)
+            result = _post_earn(uow, tenant_id, context, order)
             uow.commit(result)
             return result
 
@@ -87,7 +147,7 @@ def earn_batch(tenant_id: str, earns: list[dict]) -> EarnBatch:
 
     Wallets are locked in member id order, so concurrent batches cannot deadlock on each
     other. Raises what ``earn`` raises, with ``param`` naming the failing item
-    (``earns.3.member_id``).
+    (``earns.3.member_id``); one order id twice in a batch is ``order_already_earned``.
     """
     if not 1 <= len(earns) <= MAX_EARN_BATCH:
         raise Unprocessable(f"Send 1 to {MAX_EARN_BATCH} earns.", param="earns")
@@ -95,12 +155,12 @@ def earn_batch(tenant_id: str, earns: list[dict]) -> EarnBatch:
 
     def attempt() -> EarnBatch:
         with unit_of_work(tenant_id=tenant_id) as uow:
-            asset = wallets.currency_code(uow.session, tenant_id)
+            context = program_context(uow.session, tenant_id)
             results: dict[int, MemberEntry] = {}
             for index in order:
                 try:
-                    results[index] = _post_earn(uow.session, tenant_id, asset, earns[index])
-                except (NotFound, Unprocessable) as error:
+                    results[index] = _post_earn(uow, tenant_id, context, earns[index])
+                except (NotFound, Unprocessable, Conflict) as error:
                     error.param = f"earns.{index}.{error.param or 'member_id'}"
                     raise
             batch = EarnBatch([results[i] for i in range(len(earns))])
@@ -110,53 +170,127 @@ def earn_batch(tenant_id: str, earns: list[dict]) -> EarnBatch:
     return run_in_transaction(attempt)
 
 
-def _post_earn(session: Session, tenant_id: str, asset: str, order: dict) -> MemberEntry:
+def _post_earn(
+    uow: UnitOfWork, tenant_id: str, context: ProgramContext, order: dict
+) -> MemberEntry:
+    session = uow.session
     member = _active_member(session, order["member_id"], "member_id")
+    wallet = wallets.member_wallet(session, member, context.asset)
+    ledger.lock_wallets(session, [wallet])  # the per-day cap reads, then writes
     now = clock.now()
     occurred_at = order.get("occurred_at") or now
-    if occurred_at > now + EARN_CLOCK_SKEW:
-        raise Unprocessable("occurred_at cannot be in the future.", param="occurred_at")
-    if occurred_at < _years_before(now, EARN_LOOKBACK_YEARS):
-        raise Unprocessable(
-            f"occurred_at may be at most {EARN_LOOKBACK_YEARS} years in the past.",
-            param="occurred_at",
-        )
     shipping = order.get("shipping") or 0
-    points = base_rate_points(order["amount"], shipping)
-    if points <= 0:
+    rules_order = Order(
+        amount=order["amount"],
+        currency=order["currency"],
+        shipping=shipping,
+        category=order.get("category"),
+        occurred_at=occurred_at,
+    )
+    program, time_zone = context.program, context.time_zone
+    day_start, day_end = local_day_bounds(local_day(occurred_at, time_zone), time_zone)
+    result = compute_earn(
+        program,
+        rules_order,
+        MemberContext(
+            tier=member.tier,
+            birthday=member.birthday,
+            time_zone=time_zone,
+            earned_today=earned_on_day(session, member.id, day_start, day_end),
+        ),
+        now,
+    )
+    _refuse_second_earn(session, order["order_id"])
+    if result.points <= 0:
         raise Unprocessable(
-            f"This order earns no points: {BASE_RATE_POINTS} point per full "
-            f"{BASE_RATE_PER_AMOUNT} minor units, shipping excluded.",
+            "This order earns no points under the program in force.",
             code="no_points_earned",
             param="amount",
         )
-    wallet = wallets.member_wallet(session, member, asset)
     metadata = {
         "order_id": order["order_id"],
         "amount": order["amount"],
         "currency": order["currency"],
         "shipping": shipping,
         "occurred_at": clock.iso(occurred_at),
+        "program_version": context.version,
+        "base_points": result.base_points,
+        "factor": format(result.factor, "f"),
+        "breakdown": [step.as_dict() for step in result.breakdown],
     }
     if order.get("category"):
         metadata["category"] = order["category"]
     transaction = ledger.credit(
         session,
         wallet,
-        points,
+        result.points,
         kind=Kind.EARN,
         reference=order["order_id"],
-        expires_at=expiry_policy(tenant_id).expires_at(occurred_at),
+        expires_at=program_expires_at(program, occurred_at, time_zone),
         metadata=metadata,
     )
-    return wallets.entry(transaction, wallet, member.id)
+    _record_earning(session, tenant_id, member, transaction, order, result.points, context)
+    entry = wallets.entry(transaction, wallet, member.id)
+    emit(uow, tenant_id=tenant_id, type="points.earned", data=_event_data(entry))
+    tiering.upgrade_on_earn(uow, context.program, context.version, member, context.time_zone)
+    return entry
 
 
-def _years_before(moment: datetime, years: int) -> datetime:
+def _refuse_second_earn(session: Session, order_id: str) -> None:
+    if session.scalar(select(OrderEarning.id).where(OrderEarning.order_id == order_id)):
+        raise Conflict(
+            f"Order {order_id!r} has earned points already.",
+            code="order_already_earned",
+            param="order_id",
+        )
+
+
+def _record_earning(
+    session: Session,
+    tenant_id: str,
+    member: Member,
+    transaction: Transaction,
+    order: dict,
+    points: int,
+    context: ProgramContext,
+) -> None:
+    """Insert the order's ``OrderEarning``; a concurrent earn of the same order that
+    committed first makes this a 409 (the unique index decides, not the check above)."""
     try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year - years, day=28)
+        with session.begin_nested():
+            session.add(
+                OrderEarning(
+                    tenant_id=tenant_id,
+                    order_id=order["order_id"],
+                    member_id=member.id,
+                    transaction_id=transaction.id,
+                    amount=order["amount"],
+                    shipping=order.get("shipping") or 0,
+                    currency=order["currency"],
+                    points=points,
+                    occurred_at=order.get("occurred_at") or transaction.created,
+                    program_version=context.version,
+                )
+            )
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(
+            f"Order {order['order_id']!r} has earned points already.",
+            code="order_already_earned",
+            param="order_id",
+        ) from None
+
+
+def _event_data(entry: MemberEntry) -> dict:
+    return {
+        "transaction": entry.id,
+        "member": entry.member_id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "currency": entry.currency,
+        "reference": entry.reference,
+    }
 
 
 def award(
@@ -166,32 +300,34 @@ def award(
     event: str,
     points: int | None = None,
     reason: str | None = None,
+    referee_id: str | None = None,
 ) -> MemberEntry:
-    """A manual award of ``points`` with a ``reason``. Event awards (signup, checkin,
-    ...) need program rules and are refused (422 ``event_not_configured``) until then.
+    """An award: ``manual`` (staff give ``points`` with a ``reason``) or a program event
+    (see ``awards.award_event``).
 
-    Raises NotFound, MemberFrozen and Unprocessable.
+    Raises NotFound, MemberFrozen, Unprocessable and LimitExceeded.
     """
     if event != "manual":
-        raise Unprocessable(
-            f"No points are configured for the event {event!r}; use event 'manual'.",
-            code="event_not_configured",
-            param="event",
-        )
+        from .awards import award_event
+
+        return award_event(tenant_id, member_id=member_id, event=event, referee_id=referee_id)
     if points is None or not reason:
         raise Unprocessable("A manual award needs points and a reason.", param="points")
     with unit_of_work(tenant_id=tenant_id) as uow:
+        context = program_context(uow.session, tenant_id)
         member = _active_member(uow.session, member_id, "member_id")
-        wallet = wallets.member_wallet(uow.session, member)
+        wallet = wallets.member_wallet(uow.session, member, context.asset)
+        now = clock.now()
         transaction = ledger.credit(
             uow.session,
             wallet,
             points,
             kind=Kind.AWARD,
-            expires_at=expiry_policy(tenant_id).expires_at(clock.now()),
-            metadata={"event": event, "reason": reason},
+            expires_at=program_expires_at(context.program, now, context.time_zone),
+            metadata={"event": event, "reason": reason, "program_version": context.version},
         )
         result = wallets.entry(transaction, wallet, member.id)
+        emit(uow, tenant_id=tenant_id, type="points.earned", data=_event_data(result))
         uow.commit(result)
         return result
 
@@ -206,25 +342,98 @@ def redeem(
     points: int,
     order_id: str | None = None,
     reason: str | None = None,
+    order_amount: int | None = None,
+    currency: str | None = None,
 ) -> MemberEntry:
     """Spend ``points`` of the member's available balance, nearest expiry first.
 
-    Raises NotFound, MemberFrozen, and InsufficientPoints (nothing changes).
+    With ``order_amount`` (minor units; ``order_id`` required) the points pay towards an
+    order under the program's redemption rules: whole steps of ``redemption.points``, at
+    least ``min_points``, and all the points redeemed on this order together worth at
+    most ``max_order_share_pct`` of it. The metadata then records the money value and the
+    cash left to pay, and refunds of the order restore these points in proportion.
+
+    Raises NotFound, MemberFrozen, InsufficientPoints (nothing changes), Unprocessable
+    and LimitExceeded.
     """
+    if order_amount is not None and not order_id:
+        raise Unprocessable(
+            "Redeeming against an order_amount needs its order_id.", param="order_id"
+        )
 
     def attempt() -> MemberEntry:
         with unit_of_work(tenant_id=tenant_id) as uow:
-            member = _active_member(uow.session, member_id, "member_id")
-            wallet = wallets.member_wallet(uow.session, member)
-            metadata = {"reason": reason} if reason else {}
+            session = uow.session
+            member = _active_member(session, member_id, "member_id")
+            wallet = wallets.member_wallet(session, member)
+            metadata: dict = {"reason": reason} if reason else {}
+            if order_amount is not None:
+                metadata.update(_order_payment(session, tenant_id, wallet, points, order_id,
+                                               order_amount, currency))  # fmt: skip
             transaction = ledger.debit(
-                uow.session, wallet, points, kind=Kind.REDEEM, reference=order_id, metadata=metadata
+                session, wallet, points, kind=Kind.REDEEM, reference=order_id, metadata=metadata
             )
             result = wallets.entry(transaction, wallet, member.id)
+            emit(uow, tenant_id=tenant_id, type="points.redeemed", data=_event_data(result))
             uow.commit(result)
             return result
 
     return run_in_transaction(attempt)
+
+
+def _order_payment(
+    session: Session,
+    tenant_id: str,
+    wallet: Account,
+    points: int,
+    order_id: str,
+    order_amount: int,
+    currency: str | None,
+) -> dict:
+    """Check a redemption towards an order against the program; the metadata it adds."""
+    program, version = current_program(session, tenant_id)
+    expected = program.earning.currency
+    if currency is not None and expected is not None and currency != expected:
+        raise Unprocessable(
+            f"This program redeems on {expected} orders, not {currency}.",
+            param="currency",
+            code="currency_mismatch",
+        )
+    wallet = ledger.lock_wallets(session, [wallet])[wallet.id]
+    available = ledger.wallet_balance(session, wallet, now=clock.now()).available
+    quote = points_plus_cash(program, points, available, order_amount)
+    earlier = redeemed_on_order(session, wallet, order_id)
+    rules = program.redemption
+    if (earlier + points) // rules.points * rules.per_amount > max_share(program, order_amount):
+        raise LimitExceeded(
+            f"Points may pay at most {rules.max_order_share_pct}% of an order; {earlier} "
+            "points were redeemed on it already.",
+            param="points",
+        )
+    return {
+        "order_amount": order_amount,
+        "currency": currency or expected,
+        "money_value": quote.money_value,
+        "cash_due": quote.cash_due,
+        "program_version": version,
+    }
+
+
+def redeemed_on_order(session: Session, wallet: Account, order_id: str) -> int:
+    """Points the wallet's redemptions with reference ``order_id`` took (a positive
+    number; reversed redemptions excluded)."""
+    reversal = select(Transaction.reverses_id).where(Transaction.reverses_id.is_not(None))
+    taken = session.scalar(
+        select(func.coalesce(func.sum(Posting.amount), 0))
+        .join(Transaction, Transaction.id == Posting.transaction_id)
+        .where(
+            Posting.account_id == wallet.id,
+            Transaction.kind == Kind.REDEEM.value,
+            Transaction.reference == order_id,
+            Transaction.id.not_in(reversal),
+        )
+    )
+    return -int(taken or 0)
 
 
 def transfer(

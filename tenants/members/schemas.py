@@ -97,9 +97,20 @@ class EarnBatchInput(StrictSchema):
 
 class AwardInput(StrictSchema):
     member_id = ma.fields.String(**MEMBER_ID)
-    event = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    event = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "signup, checkin, review, referral, profile_completion, "
+            "or manual (with points and reason)."
+        },
+    )
     points = Points()
     reason = ma.fields.String(validate=REASON)
+    referee_id = ma.fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "For a referral: the member who was referred."},
+    )
 
     @ma.validates_schema
     def _manual_needs_points_and_reason(self, data: dict, **_kwargs) -> None:
@@ -110,11 +121,81 @@ class AwardInput(StrictSchema):
                 raise ma.ValidationError("Required for a manual award.", field)
 
 
+CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code.")
+
+
 class RedemptionInput(StrictSchema):
     member_id = ma.fields.String(**MEMBER_ID)
     points = Points(required=True)
     order_id = ma.fields.String(validate=REFERENCE)
     reason = ma.fields.String(validate=REASON)
+    order_amount = _minor_units(
+        min=1,
+        metadata={
+            "description": "Pay towards an order of this amount: the program's "
+            "min_points, steps and max_order_share_pct apply."
+        },
+    )
+    currency = ma.fields.String(validate=CURRENCY)
+
+
+class TierChangeSchema(ObjectSchema):
+    OBJECT = "tier_change"
+    member = ma.fields.String(attribute="member_id")
+    from_tier = ma.fields.String(allow_none=True)
+    to_tier = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(metadata={"description": "upgrade or period_end"})
+    measure = ma.fields.Integer()
+    program_version = ma.fields.Integer()
+
+
+class CheckoutQuoteInput(StrictSchema):
+    member_id = ma.fields.String(**MEMBER_ID)
+    order_amount = _minor_units(required=True)
+    currency = ma.fields.String(required=True, validate=CURRENCY)
+
+
+class CheckoutQuoteSchema(ma.Schema):
+    object = ma.fields.Constant("checkout_quote")
+    member = ma.fields.String(attribute="member_id")
+    order_amount = ma.fields.Integer()
+    currency = ma.fields.String()
+    points = ma.fields.Integer(metadata={"description": "The most points usable."})
+    money_value = ma.fields.Integer(metadata={"description": "What they are worth."})
+    cash_due = ma.fields.Integer(metadata={"description": "What the member still pays."})
+    available = ma.fields.Integer()
+    min_points = ma.fields.Integer()
+    step_points = ma.fields.Integer()
+    step_value = ma.fields.Integer()
+    max_order_share_pct = ma.fields.Integer()
+    program_version = ma.fields.Integer()
+
+    class Meta:
+        ordered = True
+
+
+class RefundInput(StrictSchema):
+    order_id = ma.fields.String(required=True, validate=REFERENCE)
+    amount = _minor_units(
+        min=1, metadata={"description": "Money refunded, minor units; omitted: the rest."}
+    )
+    reason = ma.fields.String(validate=REASON)
+
+
+class RefundSchema(ObjectSchema):
+    OBJECT = "refund"
+    order_id = ma.fields.String()
+    member = ma.fields.String(attribute="member_id")
+    amount = ma.fields.Integer(allow_none=True)
+    order_amount = ma.fields.Integer(allow_none=True)
+    clawed_back = ma.fields.Integer()
+    restored = ma.fields.Integer()
+    unrecovered = ma.fields.Integer(
+        metadata={"description": "Points the claw-back could not take: the balance was short."}
+    )
+    currency = ma.fields.String()
+    transactions = ma.fields.List(ma.fields.String())
+    reason = ma.fields.String(allow_none=True)
 
 
 class HoldInput(StrictSchema):

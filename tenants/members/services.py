@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
+from jifen.platform.webhooks.events import emit
 from jifen.tenants.model import Currency, Tenant
 
 from . import cards, wallets
@@ -81,6 +82,12 @@ def create_member(
             session.add(member)
             session.flush()
             wallets.member_wallet(session, member)
+            emit(
+                uow,
+                tenant_id=tenant_id,
+                type="member.created",
+                data={"member": member.id, "external_id": external_id},
+            )
             uow.commit(member)
         except IntegrityError:
             raise Conflict(

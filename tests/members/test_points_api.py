@@ -122,7 +122,10 @@ def test_bad_earn_input_is_422_naming_the_field(points, change, param):
 
 def test_an_earn_batch_posts_all_or_nothing(points):
     first, second = points.member(), points.member()
-    earns = [earn_body(first["id"], 20000), earn_body(second["id"], 50000)]
+    earns = [
+        earn_body(first["id"], 20000, order_id="ord-a"),
+        earn_body(second["id"], 50000, order_id="ord-b"),
+    ]
     response = points.post("/v1/earn/batch", {"earns": earns})
     assert response.status_code == 201
     batch = response.get_json()
@@ -131,8 +134,10 @@ def test_an_earn_batch_posts_all_or_nothing(points):
         (first["id"], 2),
         (second["id"], 5),
     ]
-    response = points.post("/v1/earn/batch", {"earns": [*earns, earn_body("mem_nobody")]})
-    assert assert_error(response, 404)["param"] == "earns.2.member_id"
+    more = [earn_body(first["id"], order_id="ord-c"), earn_body("mem_nobody", order_id="ord-d")]
+    response = points.post("/v1/earn/batch", {"earns": more})
+    assert assert_error(response, 404)["param"] == "earns.1.member_id"
+    assert_error(points.post("/v1/earn/batch", {"earns": earns}), 409, "order_already_earned")
     assert points.balance(first["id"])["points"] == 2
     assert_error(points.post("/v1/earn/batch", {"earns": []}), 422)
     assert_error(points.post("/v1/earn/batch", {"earns": [earns[0]] * 101}), 422)
@@ -145,7 +150,7 @@ def test_a_manual_award(points):
     member = points.member()
     award = points.award(member["id"], 40)
     assert award["kind"] == "award" and award["points"] == 40
-    assert award["metadata"] == {"event": "manual", "reason": "test"}
+    assert award["metadata"] == {"event": "manual", "reason": "test", "program_version": 0}
 
 
 def test_event_awards_wait_for_program_rules(points):

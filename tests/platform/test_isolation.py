@@ -114,8 +114,38 @@ def _hold(api: Api, owner: TenantHandle) -> str:
     return response.get_json()["id"]
 
 
+def _reward(api: Api, owner: TenantHandle) -> str:
+    response = api.client.post(
+        "/v1/rewards",
+        json={"kind": "physical", "name": "Mug", "price_points": 10, "stock": 5},
+        headers=owner.auth,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _redemption_order(api: Api, owner: TenantHandle) -> str:
+    reward, member = _reward(api, owner), _member(api, owner)
+    awarded = api.client.post(
+        "/v1/awards",
+        json={"member_id": member, "event": "manual", "points": 100, "reason": "isolation"},
+        headers=owner.auth,
+    )
+    assert awarded.status_code == 201, awarded.get_json()
+    address = {"name": "A", "line1": "1 Road", "city": "Shanghai", "country": "CN"}
+    response = api.client.post(
+        f"/v1/rewards/{reward}/redeem",
+        json={"member_id": member, "quantity": 1, "shipping_address": address},
+        headers=owner.auth,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
 TARGETS: dict[str, Target] = {
     "holds": Target("hold", _hold),
+    "rewards": Target("rwd", _reward),
+    "redemption_orders": Target("rdo", _redemption_order),
     "members": Target("mem", _member),
     "webhook_endpoints": Target("whe", _webhook_endpoint),
     "webhook_deliveries": Target("whd", _webhook_delivery),
