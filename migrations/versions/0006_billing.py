@@ -110,11 +110,13 @@ def upgrade() -> None:
         postgres.grant_app_role()
         for name in TENANT_TABLES:
             postgres.isolate_by_tenant(name)
+        # Stripe events are received by the platform; rows naming a tenant stay its own.
+        postgres.isolate_by_tenant("billing_stripe_events")
 
 
 def downgrade() -> None:
     if postgres.is_postgres():
-        for name in TENANT_TABLES:
+        for name in [*TENANT_TABLES, "billing_stripe_events"]:
             postgres.drop_isolation(name)
     op.drop_table("billing_usage_reports")
     op.drop_table("billing_stripe_events")

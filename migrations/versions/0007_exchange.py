@@ -150,9 +150,7 @@ def upgrade() -> None:
         "exchange_swaps",
         sa.Column("id", sa.String(32), primary_key=True),
         *_swap_columns(),
-        sa.Column(
-            "quote_id", sa.String(32), sa.ForeignKey("exchange_quotes.id"), nullable=False
-        ),
+        sa.Column("quote_id", sa.String(32), sa.ForeignKey("exchange_quotes.id"), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("from_member_id", sa.String(32), nullable=False),
         sa.Column("to_member_id", sa.String(32), nullable=False),

@@ -27,6 +27,7 @@ from .model import (
 from .postings import (
     Balance,
     ExpiringPoints,
+    TenantAccount,
     check_points,
     credit,
     debit,
@@ -51,6 +52,7 @@ __all__ = [
     "Lot",
     "LotConsumption",
     "Posting",
+    "TenantAccount",
     "Transaction",
     "capture_hold",
     "check_points",

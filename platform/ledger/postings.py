@@ -83,15 +83,23 @@ def check_points(points: Any, *, param: str = "points") -> int:
     return points
 
 
-def open_wallet(session: Session, *, tenant_id: str, asset: str, owner_id: str) -> Account:
-    """The member wallet of ``owner_id`` in ``asset``, created empty if there is none."""
+def open_wallet(
+    session: Session, *, tenant_id: str, asset: str, owner_id: str, lock: bool = False
+) -> Account:
+    """The member wallet of ``owner_id`` in ``asset``, created empty if there is none.
+
+    ``lock=True`` also locks its row for the rest of the transaction (what a posting
+    would do next), saving a second round trip.
+    """
     query = select(Account).where(
         Account.tenant_id == tenant_id,
         Account.asset == asset,
         Account.type == AccountType.MEMBER_WALLET.value,
         Account.owner_id == owner_id,
     )
-    return _get_or_create(
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    wallet = _get_or_create(
         session,
         query,
         lambda: Account(
@@ -105,9 +113,31 @@ def open_wallet(session: Session, *, tenant_id: str, asset: str, owner_id: str) 
             version=0,
         ),
     )
+    if lock:
+        _locked_wallet_ids(session).add(wallet.id)
+    return wallet
 
 
-def tenant_account(session: Session, *, tenant_id: str, asset: str, type: str) -> Account:
+@dataclass(frozen=True)
+class TenantAccount:
+    """A tenant-wide account (issuance, breakage, ...), by reference. Such accounts keep
+    no cached balance and are never updated, so a posting needs only their identity."""
+
+    id: str
+    tenant_id: str
+    asset: str
+    type: str
+    may_go_negative: bool
+    is_wallet = False
+
+
+# Tenant-wide accounts never change once created, so each process remembers their ids
+# and skips a query per posting. Only accounts read back from the database are kept: one
+# created by a transaction that may still roll back is not.
+_tenant_accounts: dict[tuple[str, str, str], TenantAccount] = {}
+
+
+def tenant_account(session: Session, *, tenant_id: str, asset: str, type: str) -> TenantAccount:
     """The tenant's one account of ``type`` (issuance, breakage, ...) in ``asset``.
 
     Raises ValueError for an unknown type or for ``member_wallet`` (use ``open_wallet``).
@@ -115,13 +145,18 @@ def tenant_account(session: Session, *, tenant_id: str, asset: str, type: str) -
     account_type = AccountType(type)
     if account_type is AccountType.MEMBER_WALLET:
         raise ValueError("member wallets are opened with open_wallet")
+    key = (tenant_id, asset, account_type.value)
+    known = _tenant_accounts.get(key)
+    if known is not None:
+        return known
     query = select(Account).where(
         Account.tenant_id == tenant_id,
         Account.asset == asset,
         Account.type == account_type.value,
         Account.owner_id.is_(None),
     )
-    return _get_or_create(
+    found = session.scalars(query).first()
+    account = found or _get_or_create(
         session,
         query,
         lambda: Account(
@@ -131,6 +166,12 @@ def tenant_account(session: Session, *, tenant_id: str, asset: str, type: str) -
             may_go_negative=account_type in NEGATIVE_BY_DESIGN,
         ),
     )
+    reference = TenantAccount(
+        account.id, account.tenant_id, account.asset, account.type, account.may_go_negative
+    )
+    if found is not None:
+        _tenant_accounts[key] = reference
+    return reference
 
 
 def _get_or_create(session: Session, query: Any, make: Any) -> Account:
@@ -150,23 +191,39 @@ def _get_or_create(session: Session, query: Any, make: Any) -> Account:
 
 def lock_wallets(session: Session, wallets: Iterable[Account | str]) -> dict[str, Account]:
     """Lock the wallets' rows (given as accounts or ids) in id order and refresh them:
-    ``{wallet id: wallet}``.
+    ``{wallet id: wallet}``. Wallets this transaction has locked already are not read
+    again (nothing else can have changed them).
 
     Raises Unprocessable if one of them is not a member wallet.
     """
     ids = sorted({wallet if isinstance(wallet, str) else wallet.id for wallet in wallets})
-    locked = session.scalars(
-        select(Account)
-        .where(Account.id.in_(ids))
-        .order_by(Account.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    found = {account.id: account for account in locked}
+    locked = _locked_wallet_ids(session)
+    found = {wallet_id: session.get(Account, wallet_id) for wallet_id in ids if wallet_id in locked}
+    missing = [wallet_id for wallet_id in ids if wallet_id not in found]
+    if missing:
+        rows = session.scalars(
+            select(Account)
+            .where(Account.id.in_(missing))
+            .order_by(Account.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        found.update({account.id: account for account in rows})
+        locked.update(account.id for account in rows)
     for wallet_id in ids:
-        if wallet_id not in found or not found[wallet_id].is_wallet:
+        if found.get(wallet_id) is None or not found[wallet_id].is_wallet:
             raise Unprocessable(f"{wallet_id} is not a member wallet.", param="wallet")
     return found
+
+
+def _locked_wallet_ids(session: Session) -> set[str]:
+    """Ids of the wallets locked in the session's current transaction."""
+    transaction = session.get_transaction()
+    current = session.info.get("jifen.locked_wallets")
+    if current is None or current[0] is not transaction:
+        current = (transaction, set())
+        session.info["jifen.locked_wallets"] = current
+    return current[1]
 
 
 # --- moving points ---------------------------------------------------------------------
@@ -474,7 +531,7 @@ def _post(
     *,
     tenant_id: str,
     kind: str,
-    legs: Sequence[tuple[Account, int]],
+    legs: Sequence[tuple[Account | TenantAccount, int]],
     reference: str | None,
     metadata: dict | None,
     reverses_id: str | None = None,

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from jifen.platform.billing.limits import check_member_limit
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
@@ -50,7 +51,8 @@ def create_member(
     Raises Unprocessable (``invalid_card_number``) when the number fails the Luhn check,
     NotFound when no card has that number, Conflict (``external_id_taken``) when the
     tenant already has a member with this external id, and Conflict
-    (``card_already_member``) when the card already holds a membership here.
+    (``card_already_member``) when the card already holds a membership here, and
+    PlanLimit (403 ``plan_limit``) when the tenant's plan allows no more members.
     """
     with unit_of_work(tenant_id=tenant_id) as uow:
         session = uow.session
@@ -60,6 +62,7 @@ def create_member(
                 code="external_id_taken",
                 param="external_id",
             )
+        check_member_limit(session, tenant_id)
         card = _existing_card(session, card_number) if card_number else _issue_card(session)
         if session.scalar(select(Member.id).where(Member.card_id == card.id)):
             raise Conflict(

@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,6 +153,12 @@ TARGETS: dict[str, Target] = {
     "webhook_deliveries": Target("whd", _webhook_delivery),
     "events": Target("evt", _event),
 }
+
+# Areas keep their own target factories next to their tests.
+sys.path.append(str(Path(__file__).parents[1] / "exchange"))
+from isolation_targets import exchange_targets  # noqa: E402
+
+TARGETS.update(exchange_targets(Target))
 
 
 def v1_rules_with_parameters(app) -> list:
