@@ -26,6 +26,7 @@ MODEL_MODULES = [
     "jifen.platform.billing.model",
     "jifen.exchange.model",
     "jifen.exchange.clearing",
+    "jifen.settlement.model",
     "jifen.tenants.members.orders",
     "jifen.tenants.program.history",
     "jifen.tenants.catalog.model",

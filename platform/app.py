@@ -76,6 +76,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from jifen.exchange.api import BLUEPRINTS as exchange_blueprints
+    from jifen.settlement.api import BLUEPRINTS as settlement_blueprints
     from jifen.tenants.api import blp as tenants_blp
     from jifen.tenants.catalog.api import blp as catalog_blp
     from jifen.tenants.members.api import blp as members_blp
@@ -116,6 +117,8 @@ def _register_api(app: Flask) -> None:
     for blueprint in exchange_blueprints:
         api.register_blueprint(blueprint)
     api.register_blueprint(billing_blp)
+    for blueprint in settlement_blueprints:
+        api.register_blueprint(blueprint)
 
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:

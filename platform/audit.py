@@ -14,7 +14,12 @@ from sqlalchemy import func, select
 
 from .db import unit_of_work
 
-AUDIT_MODULES = ["jifen.platform.audit", "jifen.platform.ledger.audit", "jifen.exchange.audit"]
+AUDIT_MODULES = [
+    "jifen.platform.audit",
+    "jifen.platform.ledger.audit",
+    "jifen.exchange.audit",
+    "jifen.settlement.audit",
+]
 
 _checks: dict[str, Callable[[], list[str]]] = {}
 

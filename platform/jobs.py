@@ -43,6 +43,7 @@ PERIODIC_JOB_MODULES = [
     "jifen.platform.ledger.jobs",
     "jifen.exchange.jobs",
     "jifen.platform.billing.jobs",
+    "jifen.settlement.jobs",
     "jifen.tenants.program.jobs",
 ]
 

@@ -160,6 +160,11 @@ from isolation_targets import exchange_targets  # noqa: E402
 
 TARGETS.update(exchange_targets(Target))
 
+sys.path.append(str(Path(__file__).parents[1] / "settlement"))
+from settlement_isolation_targets import settlement_targets  # noqa: E402
+
+TARGETS.update(settlement_targets(Target))
+
 
 def v1_rules_with_parameters(app) -> list:
     return [

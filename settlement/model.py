@@ -1,0 +1,208 @@
+"""Settlement's tables: the platform's settlement settings, batches, the records each batch
+froze, the positions it computed, payment instructions, and tenants' payout accounts.
+
+What the database itself guarantees (migration 0009), not only this code:
+
+* a clearing record is settled at most once: ``settlement_batch_records`` has the
+  clearing record's id as its primary key;
+* a window is settled at most once: batches are numbered (``sequence`` unique), each
+  ``window_start`` and ``cutoff`` is unique, ``cutoff > window_start``, and on PostgreSQL an
+  exclusion constraint refuses two batches whose windows overlap;
+* a batch is approved by someone other than who closed it (a CHECK);
+* one payment instruction per batch and tenant (unique), with a unique Stripe idempotency
+  key; positions and instructions carry their tenant (row-level security on PostgreSQL).
+
+Money columns are integers in minor units of the batch's ``currency``; ``*_spu`` columns
+are integer µSPU. Batches belong to the platform; a tenant reads its own positions (its
+statement lines) and instructions.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jifen.platform import clock
+from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.ids import new_id
+
+Amount = BigInteger().with_variant(Integer, "sqlite")
+
+
+class BatchStatus(enum.StrEnum):
+    CLOSED = "closed"
+    APPROVED = "approved"
+    PAYING = "paying"
+    PAID = "paid"
+    RECONCILED = "reconciled"
+
+
+class InstructionStatus(enum.StrEnum):
+    PENDING = "pending"  # not sent yet (manual: waiting for finance to mark it paid)
+    PROCESSING = "processing"  # Stripe accepted it, the money is not there yet
+    FAILED = "failed"  # the last attempt failed; paying again retries it
+    PAID = "paid"
+
+
+class Direction(enum.StrEnum):
+    PAYOUT = "payout"  # the platform pays a net receiver
+    COLLECTION = "collection"  # the platform collects from a net payer
+
+
+def _in(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class SettlementSettings(Created, Base):
+    """The platform's settlement currency and the money value of one SPU; each change is
+    a new version, the newest is in force. No row: ``services.DEFAULT_SETTINGS``."""
+
+    __tablename__ = "settlement_settings"
+    __table_args__ = (
+        UniqueConstraint("version", name="settlement_settings_version"),
+        CheckConstraint("spu_value_micro > 0", name="settlement_settings_value_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sts"))
+    version: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    spu_value_micro: Mapped[int] = mapped_column(Amount)  # millionths of a minor unit per SPU
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class SettlementBatch(Created, Base):
+    __tablename__ = "settlement_batches"
+    __table_args__ = (
+        UniqueConstraint("sequence", name="settlement_batches_sequence"),
+        UniqueConstraint("window_start", name="settlement_batches_window_start"),
+        UniqueConstraint("cutoff", name="settlement_batches_cutoff"),
+        CheckConstraint("cutoff > window_start", name="settlement_batches_window"),
+        CheckConstraint(_in("status", BatchStatus), name="settlement_batches_status"),
+        CheckConstraint(
+            "approved_by IS NULL OR approved_by <> closed_by", name="settlement_batches_four_eyes"
+        ),
+        CheckConstraint(
+            "status = 'closed' OR approved_by IS NOT NULL", name="settlement_batches_approved"
+        ),
+        CheckConstraint("rounding >= 0", name="settlement_batches_rounding"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("stb"))
+    sequence: Mapped[int]
+    window_start: Mapped[datetime]
+    cutoff: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.CLOSED.value)
+    currency: Mapped[str] = mapped_column(String(3))
+    spu_value_micro: Mapped[int] = mapped_column(Amount)
+    record_count: Mapped[int] = mapped_column(Amount, default=0)
+    platform_fees: Mapped[int] = mapped_column(Amount, default=0)
+    platform_fees_spu: Mapped[int] = mapped_column(Amount, default=0)
+    rounding: Mapped[int] = mapped_column(Amount, default=0)
+    closed_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    reconciled_at: Mapped[datetime | None]
+    reconciliation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+
+class BatchRecord(Base):
+    """Which batch froze a clearing record. The primary key makes "at most once" true."""
+
+    __tablename__ = "settlement_batch_records"
+    __table_args__ = (Index("ix_settlement_batch_records_batch", "batch_id"),)
+
+    clearing_record_id: Mapped[str] = mapped_column(
+        ForeignKey("clearing_records.id"), primary_key=True
+    )
+    batch_id: Mapped[str] = mapped_column(ForeignKey("settlement_batches.id"))
+
+
+class Position(TenantOwned, Created, Base):
+    """One tenant's line in one batch (its statement for that window)."""
+
+    __tablename__ = "settlement_positions"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "tenant_id", name="settlement_positions_one_per_tenant"),
+        CheckConstraint("net = receivable - payable - fees", name="settlement_positions_ties"),
+        CheckConstraint(
+            "net_spu = receivable_spu - payable_spu - fees_spu",
+            name="settlement_positions_ties_spu",
+        ),
+        Index("ix_settlement_positions_tenant", "tenant_id", "created", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("stl"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    batch_id: Mapped[str] = mapped_column(ForeignKey("settlement_batches.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    receivable: Mapped[int] = mapped_column(Amount)
+    payable: Mapped[int] = mapped_column(Amount)
+    fees: Mapped[int] = mapped_column(Amount)
+    net: Mapped[int] = mapped_column(Amount)
+    receivable_spu: Mapped[int] = mapped_column(Amount)
+    payable_spu: Mapped[int] = mapped_column(Amount)
+    fees_spu: Mapped[int] = mapped_column(Amount)
+    net_spu: Mapped[int] = mapped_column(Amount)
+    record_count: Mapped[int] = mapped_column(Amount)
+
+
+class PaymentInstruction(TenantOwned, Created, Base):
+    """Money to move for one tenant in one batch: paid out to a net receiver or collected
+    from a net payer, through Stripe or by hand."""
+
+    __tablename__ = "settlement_instructions"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "tenant_id", name="settlement_instructions_one_per_tenant"),
+        UniqueConstraint("idempotency_key", name="settlement_instructions_idempotency_key"),
+        CheckConstraint("amount > 0", name="settlement_instructions_amount_positive"),
+        CheckConstraint(_in("status", InstructionStatus), name="settlement_instructions_status"),
+        CheckConstraint(_in("direction", Direction), name="settlement_instructions_direction"),
+        CheckConstraint("method IN ('stripe', 'manual')", name="settlement_instructions_method"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("spi"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    batch_id: Mapped[str] = mapped_column(ForeignKey("settlement_batches.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=InstructionStatus.PENDING.value)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    stripe_object_id: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    marked_by: Mapped[str | None] = mapped_column(String(64))
+    paid_at: Mapped[datetime | None]
+    updated: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+
+class PayoutAccount(TenantOwned, Created, Base):
+    """Where a tenant's settlement money goes and comes from on Stripe: a Connect account
+    for payouts; a customer and saved payment method for collections."""
+
+    __tablename__ = "settlement_accounts"
+    __table_args__ = (UniqueConstraint("tenant_id", name="settlement_accounts_one_per_tenant"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sac"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    stripe_account_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    updated: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)

@@ -1,0 +1,416 @@
+"""Paying and reconciling an approved batch, and tenants' payout accounts.
+
+``pay_batch`` (``POST /v1/settlement/batches/{id}/pay``) in one transaction moves the
+batch from approved to paying and writes one payment instruction per tenant whose net is
+not zero (unique per batch and tenant): a payout to a net receiver, a collection from a
+net payer. After commit it enqueues ``send_payments``, which works through every
+instruction not yet settled:
+
+* with Stripe configured (``STRIPE_API_KEY``): a Connect transfer or a PaymentIntent per
+  instruction, each under the instruction's deterministic idempotency key, the outcome
+  recorded in its own short transaction. A failure (Stripe refused, 5xx after the
+  client's retries, a time-out) marks that line ``failed`` and leaves the others alone;
+  the job then raises so RQ retries it, and ``/pay`` again retries the failed lines only.
+* without Stripe (manual mode): instructions stay ``pending`` until finance marks each
+  paid (``POST .../instructions/{tenant}/mark_paid`` with a bank reference).
+
+When every instruction is paid the batch becomes ``paid``. A crash between a Stripe call
+and its record is harmless: the rerun repeats the call with the same key and Stripe
+answers with the object it already made.
+
+``reconcile_batch`` matches instructions to Stripe's objects (amount, currency,
+metadata, status) and lists the mismatches; a clean paid batch becomes ``reconciled``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+
+from jifen.platform import clock, jobs
+from jifen.platform.billing.stripe_gateway import client_for
+from jifen.platform.config import Config
+from jifen.platform.db import run_in_transaction, unit_of_work
+from jifen.platform.errors import Conflict, NotFound, Unprocessable
+from jifen.platform.webhooks.events import emit
+
+from . import stripe_money
+from .model import (
+    BatchStatus,
+    Direction,
+    InstructionStatus,
+    PaymentInstruction,
+    PayoutAccount,
+    Position,
+)
+from .services import BatchView, _positions, batch_summary, load_batch, position_data
+
+log = logging.getLogger(__name__)
+UNSETTLED = (
+    InstructionStatus.PENDING.value,
+    InstructionStatus.FAILED.value,
+    InstructionStatus.PROCESSING.value,
+)
+
+
+class PaymentsIncomplete(Exception):
+    """Some instructions could not be paid this time; RQ retries the job."""
+
+
+def _config() -> Config:
+    if has_app_context() and "jifen.config" in current_app.extensions:
+        return current_app.extensions["jifen.config"]
+    return Config.from_env()
+
+
+def stripe_client():
+    return client_for(_config())
+
+
+# --- paying -------------------------------------------------------------------------------
+
+
+def pay_batch(batch_id: str) -> BatchView:
+    """approved -> paying (instructions written), then send them. A paying batch is sent
+    again (failed and unsent lines only); a paid one is returned as it is.
+
+    Raises NotFound; Conflict (``batch_not_approved``) for a batch nobody approved yet.
+    """
+    method = "stripe" if stripe_client() is not None else "manual"
+
+    def attempt() -> bool:
+        with unit_of_work(platform=True) as uow:
+            batch = load_batch(uow.session, batch_id, lock=True)
+            if batch.status == BatchStatus.CLOSED.value:
+                raise Conflict(
+                    "The batch must be approved before it is paid.", code="batch_not_approved"
+                )
+            if batch.status in (BatchStatus.PAID.value, BatchStatus.RECONCILED.value):
+                return False
+            if batch.status == BatchStatus.APPROVED.value:
+                _write_instructions(uow.session, batch, method)
+                batch.status = BatchStatus.PAYING.value
+                uow.session.flush()
+                _finish_if_paid(uow, batch)
+            jobs.enqueue_after_commit(uow, send_payments, batch.id, queue_name="settlement")
+            uow.commit()
+            return True
+
+    run_in_transaction(attempt)
+    with unit_of_work(platform=True) as uow:
+        batch = load_batch(uow.session, batch_id)
+        return BatchView(batch, _positions(uow.session, batch.id))
+
+
+def _write_instructions(session, batch, method: str) -> None:
+    existing = set(
+        session.scalars(
+            select(PaymentInstruction.tenant_id).where(PaymentInstruction.batch_id == batch.id)
+        )
+    )
+    for position in _positions(session, batch.id):
+        if position.net == 0 or position.tenant_id in existing:
+            continue
+        session.add(
+            PaymentInstruction(
+                tenant_id=position.tenant_id,
+                batch_id=batch.id,
+                direction=(
+                    Direction.PAYOUT.value if position.net > 0 else Direction.COLLECTION.value
+                ),
+                amount=abs(position.net),
+                currency=position.currency,
+                method=method,
+                status=InstructionStatus.PENDING.value,
+                idempotency_key=stripe_money.idempotency_key(batch.id, position.tenant_id),
+            )
+        )
+
+
+def send_payments(batch_id: str) -> dict:
+    """Job: send every unsettled Stripe instruction of ``batch_id`` once more.
+
+    Raises PaymentsIncomplete when a line failed (so RQ retries later)."""
+    client = stripe_client()
+    with unit_of_work(platform=True) as uow:
+        batch = load_batch(uow.session, batch_id)
+        if batch.status != BatchStatus.PAYING.value:
+            return {"batch": batch_id, "status": batch.status, "sent": 0}
+        todo = list(
+            uow.session.scalars(
+                select(PaymentInstruction)
+                .where(
+                    PaymentInstruction.batch_id == batch_id,
+                    PaymentInstruction.method == "stripe",
+                    PaymentInstruction.status.in_(UNSETTLED),
+                )
+                .order_by(PaymentInstruction.tenant_id)
+            )
+        )
+        accounts = {
+            a.tenant_id: a
+            for a in uow.session.scalars(
+                select(PayoutAccount).where(
+                    PayoutAccount.tenant_id.in_({i.tenant_id for i in todo})
+                )
+            )
+        }
+    failed = 0
+    for instruction in todo:
+        if client is None:
+            failed += 1
+            continue
+        outcome = stripe_money.send(client, instruction, accounts.get(instruction.tenant_id))
+        _record(instruction.id, outcome)
+        failed += outcome.status == InstructionStatus.FAILED.value
+    status = _settle_batch(batch_id)
+    summary = {"batch": batch_id, "status": status, "sent": len(todo), "failed": failed}
+    if failed:
+        raise PaymentsIncomplete(summary)
+    return summary
+
+
+def _record(instruction_id: str, outcome: stripe_money.Outcome) -> None:
+    def attempt() -> None:
+        with unit_of_work(platform=True) as uow:
+            instruction = uow.session.get(PaymentInstruction, instruction_id, with_for_update=True)
+            instruction.attempts += 1
+            if instruction.status == InstructionStatus.PAID.value:
+                uow.commit()
+                return
+            instruction.status = outcome.status
+            instruction.stripe_object_id = outcome.stripe_object_id or instruction.stripe_object_id
+            instruction.last_error = outcome.error
+            if outcome.status == InstructionStatus.PAID.value:
+                instruction.paid_at = clock.now()
+            uow.commit()
+
+    run_in_transaction(attempt)
+    if outcome.error:
+        log.warning("settlement instruction %s failed: %s", instruction_id, outcome.error)
+
+
+def _settle_batch(batch_id: str) -> str:
+    def attempt() -> str:
+        with unit_of_work(platform=True) as uow:
+            batch = load_batch(uow.session, batch_id, lock=True)
+            _finish_if_paid(uow, batch)
+            uow.commit()
+            return batch.status
+
+    return run_in_transaction(attempt)
+
+
+def _finish_if_paid(uow, batch) -> None:
+    """paying -> paid once no instruction is left unsettled."""
+    if batch.status != BatchStatus.PAYING.value:
+        return
+    open_lines = uow.session.scalar(
+        select(PaymentInstruction.id).where(
+            PaymentInstruction.batch_id == batch.id,
+            PaymentInstruction.status != InstructionStatus.PAID.value,
+        )
+    )
+    if open_lines is not None:
+        return
+    batch.status = BatchStatus.PAID.value
+    batch.paid_at = clock.now()
+    for position in _positions(uow.session, batch.id):
+        emit(
+            uow,
+            tenant_id=position.tenant_id,
+            type="settlement.batch.paid",
+            data={"batch": batch_summary(batch), "position": position_data(position)},
+        )
+
+
+def mark_paid(batch_id: str, tenant_id: str, marked_by: str, reference: str) -> PaymentInstruction:
+    """Finance confirms a manual instruction was paid (bank reference). Marking it again
+    returns it unchanged. Raises NotFound; Conflict (``invalid_state``) for a Stripe line
+    or a batch that is not being paid."""
+
+    def attempt() -> PaymentInstruction:
+        with unit_of_work(platform=True) as uow:
+            batch = load_batch(uow.session, batch_id, lock=True)
+            instruction = uow.session.scalar(
+                select(PaymentInstruction).where(
+                    PaymentInstruction.batch_id == batch_id,
+                    PaymentInstruction.tenant_id == tenant_id,
+                )
+            )
+            if instruction is None:
+                raise NotFound(
+                    f"Batch {batch_id} has no instruction for {tenant_id}.", param="tenant_id"
+                )
+            if instruction.status == InstructionStatus.PAID.value:
+                return instruction
+            if instruction.method != "manual":
+                raise Conflict("Stripe pays this line; it cannot be marked.", code="invalid_state")
+            instruction.status = InstructionStatus.PAID.value
+            instruction.reference = reference
+            instruction.marked_by = marked_by
+            instruction.paid_at = clock.now()
+            instruction.attempts += 1
+            uow.session.flush()
+            _finish_if_paid(uow, batch)
+            uow.commit(instruction)
+            return instruction
+
+    return run_in_transaction(attempt)
+
+
+def list_instructions(batch_id: str) -> list[PaymentInstruction]:
+    with unit_of_work(platform=True) as uow:
+        load_batch(uow.session, batch_id)
+        return list(
+            uow.session.scalars(
+                select(PaymentInstruction)
+                .where(PaymentInstruction.batch_id == batch_id)
+                .order_by(PaymentInstruction.tenant_id)
+            )
+        )
+
+
+# --- reconciling --------------------------------------------------------------------------
+
+
+def reconcile_batch(batch_id: str) -> BatchView:
+    """Match every instruction to what Stripe holds (manual lines: to their reference);
+    store the result on the batch; paid with no mismatch -> reconciled.
+
+    Raises NotFound; Conflict (``invalid_state``) unless the batch is paid or reconciled.
+    """
+    with unit_of_work(platform=True) as uow:
+        batch = load_batch(uow.session, batch_id)
+        if batch.status not in (BatchStatus.PAID.value, BatchStatus.RECONCILED.value):
+            raise Conflict(f"The batch is {batch.status}, not paid.", code="invalid_state")
+        instructions = list(
+            uow.session.scalars(
+                select(PaymentInstruction).where(PaymentInstruction.batch_id == batch_id)
+            )
+        )
+        nets = {
+            p.tenant_id: p.net
+            for p in uow.session.scalars(select(Position).where(Position.batch_id == batch_id))
+        }
+    mismatches = _mismatches(batch_id, instructions, nets)
+    result = {
+        "checked_at": clock.iso(clock.now()),
+        "instructions": len(instructions),
+        "matched": len(instructions) - len({m["instruction"] for m in mismatches}),
+        "mismatches": mismatches,
+    }
+
+    def attempt() -> BatchView:
+        with unit_of_work(platform=True) as uow:
+            batch = load_batch(uow.session, batch_id, lock=True)
+            batch.reconciliation = result
+            if not mismatches and batch.status == BatchStatus.PAID.value:
+                batch.status = BatchStatus.RECONCILED.value
+                batch.reconciled_at = clock.now()
+            view = BatchView(batch, _positions(uow.session, batch.id))
+            uow.commit(view)
+            return view
+
+    return run_in_transaction(attempt)
+
+
+def _mismatches(batch_id: str, instructions: list, nets: dict[str, int]) -> list[dict[str, Any]]:
+    problems: list[dict[str, Any]] = []
+
+    def problem(instruction, text: str) -> None:
+        problems.append(
+            {
+                "instruction": instruction.id if instruction else None,
+                "tenant": instruction.tenant_id if instruction else None,
+                "problem": text,
+            }
+        )
+
+    for instruction in instructions:
+        expected = nets.get(instruction.tenant_id, 0)
+        signed = instruction.amount if instruction.direction == "payout" else -instruction.amount
+        if signed != expected:
+            problem(instruction, f"instruction {signed} differs from the net position {expected}")
+    client = stripe_client()
+    stripe_lines = [i for i in instructions if i.method == "stripe"]
+    for instruction in instructions:
+        if instruction.method == "manual" and not instruction.reference:
+            problem(instruction, "marked paid without a reference")
+    if not stripe_lines:
+        return problems
+    if client is None:
+        for instruction in stripe_lines:
+            problem(instruction, "Stripe is not configured: cannot check this line")
+        return problems
+    known = set()
+    for instruction in stripe_lines:
+        seen = stripe_money.retrieve(client, instruction)
+        if seen is None:
+            problem(instruction, f"Stripe has no object {instruction.stripe_object_id}")
+            continue
+        known.add(seen.id)
+        if seen.amount != instruction.amount or seen.currency != instruction.currency:
+            problem(
+                instruction,
+                f"Stripe {seen.id} moved {seen.amount} {seen.currency}, "
+                f"instruction says {instruction.amount} {instruction.currency}",
+            )
+        if seen.metadata.get("jifen_instruction") not in (None, instruction.id):
+            problem(instruction, f"Stripe {seen.id} belongs to another instruction")
+        if seen.status != "paid":
+            problem(instruction, f"Stripe {seen.id} is {seen.status}")
+    if any(i.direction == "payout" for i in stripe_lines):
+        for seen in stripe_money.transfers_in_group(client, batch_id):
+            if seen.id not in known:
+                problems.append(
+                    {
+                        "instruction": None,
+                        "tenant": seen.metadata.get("jifen_tenant"),
+                        "problem": f"Stripe transfer {seen.id} matches no instruction",
+                    }
+                )
+    return problems
+
+
+# --- payout accounts ----------------------------------------------------------------------
+
+
+def put_account(tenant_id: str, changes: dict[str, str | None]) -> PayoutAccount:
+    """Set the tenant's Stripe Connect account, customer and payment method (fields left
+    out keep their value). With Stripe configured the Connect account must exist there.
+    Raises Unprocessable (``unknown_stripe_account``)."""
+    account_id = changes.get("stripe_account_id")
+    client = stripe_client()
+    if account_id and client is not None and not stripe_money.account_exists(client, account_id):
+        raise Unprocessable(
+            f"Stripe has no account {account_id}.",
+            code="unknown_stripe_account",
+            param="stripe_account_id",
+        )
+
+    def attempt() -> PayoutAccount:
+        with unit_of_work(tenant_id=tenant_id) as uow:
+            row = uow.session.scalar(select(PayoutAccount))
+            if row is None:
+                row = PayoutAccount(tenant_id=tenant_id)
+                uow.session.add(row)
+            for name, value in changes.items():
+                setattr(row, name, value)
+            uow.session.flush()
+            uow.commit(row)
+            return row
+
+    return run_in_transaction(attempt)
+
+
+def get_account(tenant_id: str) -> PayoutAccount:
+    """Raises NotFound when the tenant has set none."""
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        row = uow.session.scalar(select(PayoutAccount))
+        if row is None:
+            raise NotFound("No settlement account yet; PUT /v1/settlement/account.")
+        return row

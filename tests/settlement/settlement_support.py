@@ -1,0 +1,142 @@
+"""Helpers for the settlement tests: HTTP shortcuts that make clearing records (real swaps
+and acceptance captures) and drive batches through their lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from factories import Api, TenantHandle, drain_jobs, unique
+
+FEES = {
+    "swap": {"bps": 200, "fixed": "0", "cap": None},
+    "acceptance": {"bps": 150, "fixed": "0", "cap": None},
+    "card_daily_limit": None,
+}
+BATCHES = "/v1/settlement/batches"
+
+
+def audit_problems() -> dict:
+    from jifen.platform.audit import run_all
+
+    return {name: found for name, found in run_all().items() if found}
+
+
+@dataclass
+class Operator:
+    token: str
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Settlement:
+    """HTTP helpers: ``closer`` closes batches, ``approver`` approves them."""
+
+    api: Api
+    closer: Operator
+    approver: Operator
+
+    @property
+    def client(self):
+        return self.api.client
+
+    # --- exchange side: make clearing records -------------------------------------------
+
+    def tenant(self, rate: str, name: str | None = None) -> TenantHandle:
+        overrides = {"tenant": {"name": name}} if name else {}
+        tenant = self.api.signup(**overrides)
+        response = self.client.put(
+            "/v1/exchange/settings",
+            json={"spu_rate": rate, "inbound": True, "outbound": True, "acceptance": True},
+            headers=tenant.auth,
+        )
+        assert response.status_code == 200, response.get_json()
+        return tenant
+
+    def card(self, tenant: TenantHandle, points: int = 100_000) -> str:
+        member = self._post("/v1/members", {"external_id": unique("cust-")}, tenant)
+        award = {"member_id": member["id"], "event": "manual", "points": points, "reason": "t"}
+        self._post("/v1/awards", award, tenant)
+        return member["card_number"]
+
+    def swap(self, card: str, source: TenantHandle, target: TenantHandle, points: int) -> dict:
+        quote = self._post(
+            "/v1/exchange/quotes",
+            {
+                "card_number": card,
+                "from_currency": source.currency_code,
+                "to_currency": target.currency_code,
+                "points": points,
+            },
+            source,
+        )
+        return self._post("/v1/exchange/swaps", {"quote_id": quote["id"]}, source)
+
+    def capture(self, card: str, issuer: TenantHandle, merchant: TenantHandle, points: int):
+        auth = self._post(
+            "/v1/acceptance/authorizations",
+            {
+                "card_number": card,
+                "currency": issuer.currency_code,
+                "points": points,
+                "reference": unique("order-"),
+            },
+            merchant,
+        )
+        return self._post(f"/v1/acceptance/authorizations/{auth['id']}/capture", {}, merchant)
+
+    def _post(self, path: str, body: dict, who) -> dict:
+        response = self.client.post(path, json=body, headers=who.auth)
+        assert response.status_code in (200, 201), (path, response.get_json())
+        return response.get_json()
+
+    # --- settlement side -----------------------------------------------------------------
+
+    def close(self, cutoff: datetime | None = None, who: Operator | None = None):
+        """Close up to ``cutoff`` (default: now, not the API's last midnight)."""
+        from jifen.platform import clock
+
+        body = {"cutoff": (cutoff or clock.now()).astimezone(UTC).isoformat()}
+        return self.client.post(BATCHES, json=body, headers=(who or self.closer).auth)
+
+    def closed(self, cutoff: datetime | None = None) -> dict:
+        response = self.close(cutoff)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def approve(self, batch_id: str, who: Operator | None = None):
+        return self.client.post(
+            f"{BATCHES}/{batch_id}/approve", headers=(who or self.approver).auth
+        )
+
+    def pay(self, batch_id: str, who: Operator | None = None):
+        response = self.client.post(f"{BATCHES}/{batch_id}/pay", headers=(who or self.closer).auth)
+        drain_jobs()
+        return response
+
+    def get(self, batch_id: str) -> dict:
+        response = self.client.get(f"{BATCHES}/{batch_id}", headers=self.closer.auth)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def instructions(self, batch_id: str) -> dict[str, dict]:
+        response = self.client.get(f"{BATCHES}/{batch_id}/instructions", headers=self.closer.auth)
+        assert response.status_code == 200, response.get_json()
+        return {line["tenant"]: line for line in response.get_json()["data"]}
+
+    def settings(self, spu_value: str, currency: str = "CNY") -> dict:
+        response = self.client.put(
+            "/v1/platform/settlement/settings",
+            json={"currency": currency, "spu_value": spu_value},
+            headers=self.closer.auth,
+        )
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+
+def position(batch: dict, tenant: TenantHandle) -> dict:
+    [found] = [p for p in batch["positions"] if p["tenant"] == tenant.id]
+    return found
