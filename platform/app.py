@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, Response, g, request, send_from_directory
@@ -59,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     from .webhooks import delivery as webhook_delivery
 
     webhook_delivery.allow_private_addresses = config.webhooks_allow_private
+    webhook_delivery.lease = timedelta(seconds=config.webhook_lease_seconds)
     init_oauth(app, token_ttl_seconds=config.access_token_ttl_seconds)
     _install_request_hooks(app, config)
     _register_api(app)
@@ -82,6 +84,7 @@ def _register_api(app: Flask) -> None:
     from jifen.tenants.members.api import blp as members_blp
     from jifen.tenants.members.api import me as consumer_blp
     from jifen.tenants.program.api import blp as program_blp
+    from jifen.widgets import init_app as init_widgets
 
     from .billing.api import blp as billing_blp
     from .jobs_api import blp as jobs_blp
@@ -119,6 +122,7 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(billing_blp)
     for blueprint in settlement_blueprints:
         api.register_blueprint(blueprint)
+    init_widgets(app, api)
 
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:

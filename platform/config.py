@@ -46,6 +46,8 @@ class Config:
     log_json: bool = True
     # Let webhook endpoints point at loopback/private addresses (tests, local development).
     webhooks_allow_private: bool = False
+    # Seconds a worker owns a webhook delivery it is sending (see platform.webhooks).
+    webhook_lease_seconds: int = 60
     testing: bool = False
 
     @classmethod
@@ -66,6 +68,7 @@ class Config:
             rate_limits=env.get("JIFEN_RATE_LIMITS", "on") != "off",
             log_json=env.get("JIFEN_LOG_FORMAT", "json") == "json",
             webhooks_allow_private=env.get("JIFEN_WEBHOOKS_ALLOW_PRIVATE") == "1",
+            webhook_lease_seconds=int(env.get("JIFEN_WEBHOOK_LEASE_SECONDS") or 60),
         )
         return replace(config, **overrides)  # type: ignore[arg-type]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from werkzeug.serving import make_server
@@ -20,10 +21,13 @@ class Receiver:
     status: int = 200
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    delay_first: float = 0  # seconds the first request hangs before it is answered
 
     def __call__(self, environ, start_response):
         request = Request(environ)
         self.received.append(Received(dict(request.headers), request.get_data()))
+        if self.delay_first and len(self.received) == 1:
+            time.sleep(self.delay_first)
         return Response("ok" if self.status < 300 else "nope", status=self.status)(
             environ, start_response
         )

@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 BACKOFF = [timedelta(seconds=s) for s in (10, 60, 300, 1800, 7200, 21600, 43200)]
 MAX_ATTEMPTS = len(BACKOFF) + 1
-LEASE = timedelta(seconds=60)
+# How long a worker owns a delivery it is sending; a worker killed mid-send leaves it to
+# be retried once the lease runs out. Longer than the HTTP timeout.
+lease = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10
 RELAY_BATCH = 500
 
@@ -63,7 +65,7 @@ def deliver(delivery_id: str) -> str:
                 Delivery.next_attempt_at <= now,
                 or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
             )
-            .values(locked_until=now + LEASE)
+            .values(locked_until=now + lease)
         ).rowcount
         if leased != 1:
             return "skipped"
@@ -174,8 +176,14 @@ def relay_due_deliveries() -> dict:
             .order_by(Delivery.next_attempt_at)
             .limit(RELAY_BATCH)
         ).all()
+    # The minute is part of the job id: a job of a crashed worker keeps its id in RQ's
+    # failed registry, and the retry must not be mistaken for a duplicate of it.
+    minute = now.strftime("%Y%m%d%H%M")
     for delivery_id, attempts in due:
         jobs.enqueue(
-            deliver, delivery_id, job_id=f"whd-{delivery_id}-{attempts}", queue_name="webhooks"
+            deliver,
+            delivery_id,
+            job_id=f"whd-{delivery_id}-{attempts}-{minute}",
+            queue_name="webhooks",
         )
     return {"due": len(due)}
