@@ -16,21 +16,19 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, BigInt, Created, TenantOwned
 from jifen.platform.ids import new_id
 
-Amount = BigInteger().with_variant(Integer, "sqlite")
+Amount = BigInt
 QUOTE_STATUSES = ("open", "used")
 
 

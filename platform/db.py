@@ -17,6 +17,7 @@ serialization failures are retried by ``run_in_transaction``.
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import os
 import random
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, String, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, String, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
@@ -63,6 +64,15 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+BigInt = BigInteger().with_variant(Integer, "sqlite")
+"""64-bit integers for points and money; SQLite autoincrements only INTEGER keys."""
+
+
+def one_of(column: str, values: type[enum.StrEnum]) -> str:
+    """The SQL of a CHECK that ``column`` holds one of the enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class Base(DeclarativeBase):

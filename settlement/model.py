@@ -25,21 +25,19 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jifen.platform import clock
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, BigInt, Created, TenantOwned, one_of
 from jifen.platform.ids import new_id
 
-Amount = BigInteger().with_variant(Integer, "sqlite")
+Amount = BigInt
 
 
 class BatchStatus(enum.StrEnum):
@@ -60,10 +58,6 @@ class InstructionStatus(enum.StrEnum):
 class Direction(enum.StrEnum):
     PAYOUT = "payout"  # the platform pays a net receiver
     COLLECTION = "collection"  # the platform collects from a net payer
-
-
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class SettlementSettings(Created, Base):
@@ -90,7 +84,7 @@ class SettlementBatch(Created, Base):
         UniqueConstraint("window_start", name="settlement_batches_window_start"),
         UniqueConstraint("cutoff", name="settlement_batches_cutoff"),
         CheckConstraint("cutoff > window_start", name="settlement_batches_window"),
-        CheckConstraint(_in("status", BatchStatus), name="settlement_batches_status"),
+        CheckConstraint(one_of("status", BatchStatus), name="settlement_batches_status"),
         CheckConstraint(
             "approved_by IS NULL OR approved_by <> closed_by", name="settlement_batches_four_eyes"
         ),
@@ -170,8 +164,8 @@ class PaymentInstruction(TenantOwned, Created, Base):
         UniqueConstraint("batch_id", "tenant_id", name="settlement_instructions_one_per_tenant"),
         UniqueConstraint("idempotency_key", name="settlement_instructions_idempotency_key"),
         CheckConstraint("amount > 0", name="settlement_instructions_amount_positive"),
-        CheckConstraint(_in("status", InstructionStatus), name="settlement_instructions_status"),
-        CheckConstraint(_in("direction", Direction), name="settlement_instructions_direction"),
+        CheckConstraint(one_of("status", InstructionStatus), name="settlement_instructions_status"),
+        CheckConstraint(one_of("direction", Direction), name="settlement_instructions_direction"),
         CheckConstraint("method IN ('stripe', 'manual')", name="settlement_instructions_method"),
     )
 

@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -38,13 +37,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, BigInt, Created, TenantOwned, one_of
 from jifen.platform.ids import new_id
 
 MAX_POINTS = 2**53 - 1
 """The largest amount of points one call may move: JSON clients read numbers as doubles."""
 
-Points = BigInteger().with_variant(Integer, "sqlite")
+Points = BigInt
 
 
 class AccountType(enum.StrEnum):
@@ -88,14 +87,10 @@ class HoldStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class Account(TenantOwned, Created, Base):
     __tablename__ = "ledger_accounts"
     __table_args__ = (
-        CheckConstraint(_in("type", AccountType), name="ledger_account_type"),
+        CheckConstraint(one_of("type", AccountType), name="ledger_account_type"),
         CheckConstraint(
             "(type = 'member_wallet') = "
             "(owner_id IS NOT NULL AND balance IS NOT NULL AND held IS NOT NULL"
@@ -197,7 +192,7 @@ class Hold(TenantOwned, Created, Base):
 
     __tablename__ = "ledger_holds"
     __table_args__ = (
-        CheckConstraint(_in("status", HoldStatus), name="ledger_hold_status"),
+        CheckConstraint(one_of("status", HoldStatus), name="ledger_hold_status"),
         CheckConstraint("points > 0", name="ledger_hold_points_positive"),
         CheckConstraint(
             "captured_points >= 0 AND captured_points <= points", name="ledger_hold_captured"

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -33,10 +32,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, BigInt, Created, TenantOwned
 from jifen.platform.ids import new_id
 
-Amount = BigInteger().with_variant(Integer, "sqlite")
+Amount = BigInt
 
 KINDS = ("physical", "virtual", "coupon")
 REWARD_STATUSES = ("active", "archived")

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, BigInt, Created, TenantOwned
 from jifen.platform.ids import new_id
 
-Amount = BigInteger().with_variant(Integer, "sqlite")
+Amount = BigInt
 
 
 class OrderEarning(TenantOwned, Created, Base):

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, BigInt, Created, TenantOwned
 from jifen.platform.ids import new_id
 
-Amount = BigInteger().with_variant(Integer, "sqlite")
+Amount = BigInt
 
 
 class TierChange(TenantOwned, Created, Base):
