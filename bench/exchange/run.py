@@ -64,7 +64,7 @@ def prepare(url: str, tenants: list[dict]) -> list[dict]:
     return tenants
 
 
-def _swap_worker(url, tenants, seconds, start_at, results):
+def _swap_worker(url, tenants, seconds, ready, results):
     configure(url)
     app = make_app()
     from jifen.exchange import swaps
@@ -72,7 +72,7 @@ def _swap_worker(url, tenants, seconds, start_at, results):
     rng = random.Random(os.getpid())
     done = 0
     with app.app_context():
-        time.sleep(max(0.0, start_at - time.time()))
+        ready.wait()  # every worker has built its app before the clock starts
         deadline = time.time() + seconds
         while time.time() < deadline:
             source, target = rng.sample(tenants, 2)
@@ -90,9 +90,9 @@ def _swap_worker(url, tenants, seconds, start_at, results):
 def swap_rate(url, tenants, *, workers, seconds) -> float:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    start_at = time.time() + 8
+    ready = context.Barrier(workers)
     processes = [
-        context.Process(target=_swap_worker, args=(url, tenants, seconds, start_at, results))
+        context.Process(target=_swap_worker, args=(url, tenants, seconds, ready, results))
         for _ in range(workers)
     ]
     for process in processes:
