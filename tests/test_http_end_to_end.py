@@ -50,9 +50,9 @@ def server(database_url):
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):  # a loaded CI machine may take a while to boot gunicorn
         try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.1)
     else:
         process.kill()
