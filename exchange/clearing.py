@@ -13,6 +13,10 @@ one capture or reversal of an authorization:
 * ``acceptance_reversal``: a reversal after capture undoes part of a capture. It keeps the
   capture's payer and payee and carries negative amounts (the payable and the fee, pro
   rata), so netting is a plain sum and no record is ever changed.
+* ``alliance_issuance``: a member merchant issued alliance points; it owes the alliance
+  their SPU value (no fee). ``alliance_redemption``: alliance points were redeemed at a
+  member merchant; the alliance owes it their value (``tenants.alliances``, migration
+  0011).
 
 Records are immutable: the table refuses UPDATE and DELETE (migration 0007); a mistake is
 corrected by a new record. Settlement refers to records from its own tables.
@@ -36,6 +40,8 @@ class ClearingKind(enum.StrEnum):
     SWAP = "swap"
     ACCEPTANCE_CAPTURE = "acceptance_capture"
     ACCEPTANCE_REVERSAL = "acceptance_reversal"
+    ALLIANCE_ISSUANCE = "alliance_issuance"
+    ALLIANCE_REDEMPTION = "alliance_redemption"
 
 
 class ClearingRecord(Created, Base):

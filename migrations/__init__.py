@@ -30,6 +30,8 @@ MODEL_MODULES = [
     "jifen.tenants.members.orders",
     "jifen.tenants.program.history",
     "jifen.tenants.catalog.model",
+    "jifen.tenants.alliances.model",
+    "jifen.tenants.lottery.model",
 ]
 
 

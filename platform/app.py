@@ -79,8 +79,10 @@ def create_app(config: Config | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from jifen.exchange.api import BLUEPRINTS as exchange_blueprints
     from jifen.settlement.api import BLUEPRINTS as settlement_blueprints
+    from jifen.tenants.alliances.api import blp as alliances_blp
     from jifen.tenants.api import blp as tenants_blp
     from jifen.tenants.catalog.api import blp as catalog_blp
+    from jifen.tenants.lottery.api import BLUEPRINTS as lottery_blueprints
     from jifen.tenants.members.api import blp as members_blp
     from jifen.tenants.members.api import me as consumer_blp
     from jifen.tenants.program.api import blp as program_blp
@@ -114,6 +116,9 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(members_blp)
     api.register_blueprint(consumer_blp)
     api.register_blueprint(catalog_blp)
+    api.register_blueprint(alliances_blp)
+    for blueprint in lottery_blueprints:
+        api.register_blueprint(blueprint)
     api.register_blueprint(jobs_blp)
     api.register_blueprint(webhooks_blp)
     for blueprint in exchange_blueprints:

@@ -170,6 +170,13 @@ def earn_batch(tenant_id: str, earns: list[dict]) -> EarnBatch:
     return run_in_transaction(attempt)
 
 
+def post_earn(uow: UnitOfWork, tenant_id: str, order: dict) -> MemberEntry:
+    """What ``earn`` does, inside the caller's unit of work bound to ``tenant_id``, for
+    use cases that write more in the same transaction (an alliance member merchant's
+    earn also writes a clearing record). Never commits; raises what ``earn`` raises."""
+    return _post_earn(uow, tenant_id, program_context(uow.session, tenant_id), order)
+
+
 def _post_earn(
     uow: UnitOfWork, tenant_id: str, context: ProgramContext, order: dict
 ) -> MemberEntry:

@@ -165,6 +165,11 @@ from settlement_isolation_targets import settlement_targets  # noqa: E402
 
 TARGETS.update(settlement_targets(Target))
 
+sys.path.append(str(Path(__file__).parents[1] / "alliances"))
+from alliance_isolation_targets import alliance_targets as _alliance_targets  # noqa: E402
+
+TARGETS.update(_alliance_targets(Target))
+
 
 def v1_rules_with_parameters(app) -> list:
     return [
