@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "jifen.tenants.members.orders",
     "jifen.tenants.program.history",
     "jifen.tenants.catalog.model",
+    "jifen.widgets.model",
     "jifen.tenants.alliances.model",
     "jifen.tenants.lottery.model",
 ]

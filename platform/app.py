@@ -86,6 +86,7 @@ def _register_api(app: Flask) -> None:
     from jifen.tenants.members.api import blp as members_blp
     from jifen.tenants.members.api import me as consumer_blp
     from jifen.tenants.program.api import blp as program_blp
+    from jifen.widgets import init_app as init_widgets
 
     from .billing.api import blp as billing_blp
     from .jobs_api import blp as jobs_blp
@@ -126,6 +127,7 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(billing_blp)
     for blueprint in settlement_blueprints:
         api.register_blueprint(blueprint)
+    init_widgets(app, api)
 
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:

@@ -63,7 +63,11 @@ def load_demo() -> dict:
     known.update({entry["slug"]: entry for entry in created})
     DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
     DEMO_FILE.write_text(json.dumps(known, indent=2, ensure_ascii=False))
+    from jifen.widgets.demo import load_widgets_demo
+
+    widgets = load_widgets_demo()
     return {
+        "widgets": widgets,
         "tenants": [
             known.get(slug, {"slug": slug}) for slug in [*existing, *[c["slug"] for c in created]]
         ],
