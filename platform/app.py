@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, Response, g, request, send_from_directory
+from werkzeug.exceptions import HTTPException
 
 from . import idempotency
 from .auth import callers
@@ -64,6 +65,9 @@ def create_app(config: Config | None = None) -> Flask:
     init_oauth(app, token_ttl_seconds=config.access_token_ttl_seconds)
     _install_request_hooks(app, config)
     _register_api(app)
+    from .console import init_app as init_console
+
+    init_console(app)
 
     @app.get("/static/<path:filename>")
     def static_file(filename: str) -> Response:
@@ -129,12 +133,22 @@ def _register_api(app: Flask) -> None:
         api.register_blueprint(blueprint)
     init_widgets(app, api)
 
+    from .console.errors import page_for as console_page
+
+    # Console pages get HTML error pages; everything else keeps the JSON envelope.
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException) -> Response:
+        return console_page(error) or api.handle_http_exception(error)
+
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:
-        return jifen_error_response(error)
+        return console_page(error) or jifen_error_response(error)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
+        page = console_page(error)
+        if page is not None:
+            return page
         log.exception("unhandled error")
         return error_response(500, "api_error", "internal_error", "Something went wrong.")
 

@@ -1,0 +1,42 @@
+"""Who may do what in the consoles: one table, read by every view and by the tests.
+
+A tenant action is allowed when the signed-in user's role *in the selected tenant* is
+in the action's set. Platform actions (settlement batches, which span every tenant) are
+for staff users flagged ``is_platform_operator`` and need no tenant. Pure data and pure
+functions: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+from jifen.platform.auth.model import Role
+
+OWNER, ADMIN, OPERATOR, SUPPORT, FINANCE = (
+    Role.OWNER,
+    Role.ADMIN,
+    Role.OPERATOR,
+    Role.SUPPORT,
+    Role.FINANCE,
+)
+EVERY_ROLE = frozenset(Role)
+
+TENANT_ACTIONS: dict[str, frozenset[Role]] = {
+    "dashboard.view": EVERY_ROLE,
+    "members.view": frozenset({OWNER, ADMIN, OPERATOR, SUPPORT}),
+    "members.freeze": frozenset({OWNER, ADMIN, SUPPORT}),
+    "members.adjust": frozenset({OWNER, ADMIN}),
+    "webhooks.view": frozenset({OWNER, ADMIN, OPERATOR}),
+    "webhooks.replay": frozenset({OWNER, ADMIN, OPERATOR}),
+    "statements.view": frozenset({OWNER, ADMIN, FINANCE}),
+}
+
+PLATFORM_ACTIONS = frozenset({"batches.view", "batches.close", "batches.approve", "batches.report"})
+
+
+def allowed(action: str, *, role: Role | None, platform_operator: bool = False) -> bool:
+    """May a user with ``role`` in the current tenant (or the platform flag) do it?
+
+    Raises KeyError for an action nobody declared, so a typo never grants anything.
+    """
+    if action in PLATFORM_ACTIONS:
+        return platform_operator
+    return role is not None and role in TENANT_ACTIONS[action]

@@ -1,0 +1,43 @@
+"""Small reads the console pages need beyond the areas' services (names for pickers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from jifen.platform.db import unit_of_work
+
+
+def tenant_names(tenant_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """tenant id -> (name, time zone) for the given ids."""
+    from jifen.tenants.model import Tenant
+
+    ids = list(tenant_ids)
+    if not ids:
+        return {}
+    with unit_of_work(platform=True) as uow:
+        rows = uow.session.execute(
+            select(Tenant.id, Tenant.name, Tenant.time_zone).where(Tenant.id.in_(ids))
+        ).all()
+    return {row.id: (row.name, row.time_zone) for row in rows}
+
+
+def member_lots(tenant_id: str, member_id: str) -> list:
+    """The member's open lots (points left, expiry), nearest expiry first.
+    Raises NotFound for an unknown member or another tenant's."""
+    from jifen.platform.ledger.model import Lot
+    from jifen.tenants.members.services import load_member
+    from jifen.tenants.members.wallets import member_wallet
+
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        member = load_member(uow.session, member_id)
+        wallet = member_wallet(uow.session, member)
+        return list(
+            uow.session.scalars(
+                select(Lot)
+                .where(Lot.wallet_id == wallet.id, Lot.remaining > 0)
+                .order_by(Lot.expires_at.is_(None), Lot.expires_at, Lot.created)
+                .limit(100)
+            )
+        )

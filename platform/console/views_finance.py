@@ -1,0 +1,113 @@
+"""The finance console of the platform: settlement batches with their positions, close,
+approve (by someone other than who closed it — the service refuses the closer), pay,
+and the CSV/XLSX/PDF reports. Batches span every tenant, so these pages are for staff
+flagged as platform operators; a tenant's finance users see their own statements in
+the merchant console (``views_merchant.statements``).
+"""
+
+from __future__ import annotations
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from jifen.platform.errors import JifenError, NotFound
+
+from . import blp, charts, i18n, queries
+from .security import require
+from .views_merchant import _error_message
+
+REPORT_FORMATS = ("csv", "xlsx", "pdf")
+
+
+@blp.get("/finance/batches")
+@require("batches.view", tenant=False)
+def batches():
+    from jifen.settlement.services import list_batches
+
+    page = list_batches({"limit": 25, "starting_after": request.args.get("after") or None})
+    return render_template("console/batches.html", page=page)
+
+
+@blp.post("/finance/batches")
+@require("batches.close", tenant=False)
+def close_batch():
+    from jifen.settlement.services import close_batch as close
+
+    try:
+        closed = close(g.staff.user_id)
+    except JifenError as error:
+        flash(_error_message(error), "error")
+        return redirect(url_for("console.batches"), code=303)
+    flash(_("Batch closed."), "ok")
+    return redirect(url_for("console.batch", batch_id=closed.batch.id), code=303)
+
+
+@blp.get("/finance/batches/<batch_id>")
+@require("batches.view", tenant=False)
+def batch(batch_id: str):
+    from jifen.settlement.services import get_batch
+
+    view = get_batch(batch_id)
+    names = queries.tenant_names(p.tenant_id for p in view.positions)
+    chart = None
+    if view.positions:
+        chart = charts.bar_chart(
+            [names.get(p.tenant_id, (p.tenant_id,))[0][:12] for p in view.positions],
+            [[max(p.net, 0) for p in view.positions], [max(-p.net, 0) for p in view.positions]],
+            [_("Receives"), _("Pays")],
+            title=_("Net position per tenant"),
+            format_value=lambda v: i18n.money(v, view.batch.currency),
+        )
+    return render_template(
+        "console/batch.html",
+        batch=view.batch,
+        positions=view.positions,
+        names=names,
+        chart=chart,
+        formats=REPORT_FORMATS,
+    )
+
+
+@blp.post("/finance/batches/<batch_id>/approve")
+@require("batches.approve", tenant=False)
+def approve(batch_id: str):
+    from jifen.settlement.services import approve_batch
+
+    try:
+        approve_batch(batch_id, g.staff.user_id)
+        flash(_("Batch approved."), "ok")
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(_error_message(error), "error")
+    return redirect(url_for("console.batch", batch_id=batch_id), code=303)
+
+
+@blp.post("/finance/batches/<batch_id>/pay")
+@require("batches.approve", tenant=False)
+def pay(batch_id: str):
+    from jifen.settlement.payments import pay_batch
+
+    try:
+        pay_batch(batch_id)
+        flash(_("Payment instructions sent."), "ok")
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(_error_message(error), "error")
+    return redirect(url_for("console.batch", batch_id=batch_id), code=303)
+
+
+@blp.get("/finance/batches/<batch_id>/report.<fmt>")
+@require("batches.report", tenant=False)
+def report(batch_id: str, fmt: str):
+    from jifen.settlement.reports import build
+
+    if fmt not in REPORT_FORMATS:
+        raise NotFound(f"No such report format: {fmt}")
+    built = build(batch_id, fmt)
+    return Response(
+        built.body,
+        mimetype=built.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{built.filename}"'},
+    )

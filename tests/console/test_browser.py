@@ -1,0 +1,150 @@
+"""The console in a real browser: Debian's Chromium, headless, driven by Playwright
+against a live server on a free port.
+
+An owner signs in, sees the dashboard, finds a member and adjusts their points; a support
+user is refused the adjustment. Every page is screenshot in English and Chinese to
+``test-artifacts/console/`` (look at them: Chinese needs a CJK font in the browser).
+Skipped when ``/usr/bin/chromium`` or Playwright is missing; never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from console_helpers import PASSWORD, make_staff, open_shop
+
+from jifen.platform.auth.model import Role
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=FLAGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shop(app, webhook_url):
+    shop = open_shop(app.test_client(), webhook_url)
+    shop.staff["platform"] = make_staff(platform_operator=True)[1]
+    return shop
+
+
+def shoot(page, language: str, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{language}-{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/console/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+LABELS = {
+    "en": {"dashboard": "Dashboard", "adjust": "Adjust", "adjusted": "Adjusted by 7 points."},
+    "zh-CN": {"dashboard": "仪表盘", "adjust": "调整", "adjusted": "已调整 7 积分。"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_owner_adjusts_points_and_support_is_refused(browser, live_server, shop, language):
+    labels = LABELS[language]
+    context = browser.new_context(locale=language, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+
+    page.goto(f"{live_server}/console/login")
+    shoot(page, language, "01-login")
+    sign_in(page, live_server, shop.owner_email)
+    page.wait_for_url(re.compile(r"/console/$"))
+    assert page.locator("h1").inner_text() == labels["dashboard"]
+    shoot(page, language, "02-dashboard")
+
+    page.click("nav a[href='/console/members']")
+    page.fill("input[name=q]", shop.member_external_id)
+    page.press("input[name=q]", "Enter")
+    page.wait_for_url(re.compile(r"/console/members\?q="))
+    shoot(page, language, "03-members")
+    page.click(f"text={shop.member_external_id}")
+    page.wait_for_url(re.compile(rf"/console/members/{shop.member_id}$"))
+    before = int(re.sub(r"\D", "", page.inner_text("#balance-points").split()[0]))
+    shoot(page, language, "04-member")
+
+    page.select_option("select[name=direction]", "credit")
+    page.fill("input[name=points]", "7")
+    page.fill("input[name=reason]", f"browser test {language}")
+    page.click(f"#adjust-form button:has-text('{labels['adjust']}')")
+    page.wait_for_selector(".flash.ok")
+    assert labels["adjusted"] in page.inner_text(".flash.ok")
+    after = int(re.sub(r"\D", "", page.inner_text("#balance-points").split()[0]))
+    assert after == before + 7
+    shoot(page, language, "05-adjusted")
+
+    page.goto(f"{live_server}/console/webhooks")
+    shoot(page, language, "06-webhooks")
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/console/login"))
+
+    sign_in(page, live_server, shop.staff[Role.SUPPORT])
+    page.wait_for_url(re.compile(r"/console/$"))
+    page.goto(f"{live_server}/console/members/{shop.member_id}")
+    assert page.locator("#adjust-form").count() == 0  # support sees no adjustment form
+    shoot(page, language, "07-support-member")
+    token = page.get_attribute("input[name=csrf_token]", "value")
+    refused = context.request.post(
+        f"{live_server}/console/members/{shop.member_id}/adjust",
+        form={"csrf_token": token, "direction": "credit", "points": "7", "reason": "sneaky"},
+        max_redirects=0,
+    )
+    assert refused.status == 403
+    page.goto(f"{live_server}/console/webhooks")  # not for support either
+    shoot(page, language, "08-support-refused")
+    assert page.locator("h1").inner_text() == "403"
+    context.close()
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_platform_operator_sees_settlement_batches(browser, live_server, shop, language):
+    context = browser.new_context(locale=language, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    sign_in(page, live_server, shop.staff["platform"])
+    page.wait_for_url(re.compile(r"/console/finance/batches$"))
+    shoot(page, language, "09-batches")
+    context.close()

@@ -1,0 +1,103 @@
+"""The finance console: platform operators close, approve (not their own close), pay and
+download batches; each tenant's finance users read only their own statements."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from console_helpers import Console, make_staff, text_of
+from factories import Api
+
+from jifen.platform import clock
+from jifen.platform.auth.model import Role
+
+sys.path.append(str(Path(__file__).parent.parent / "settlement"))
+from settlement_support import FEES, Operator, Settlement  # noqa: E402
+
+
+@pytest.fixture
+def settlement(api, client) -> Settlement:
+    admin = api.platform_token("platform:admin")
+    response = client.put(
+        "/v1/platform/exchange/fees", json=FEES, headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert response.status_code == 200, response.get_json()
+    helper = Settlement(api, Operator(api.platform_token()), Operator(api.platform_token()))
+    helper.settings("1")
+    return helper
+
+
+@pytest.fixture
+def batch_with_a_swap(settlement):
+    """Two merchants, one swap between them, closed into a batch by operator ``closer``."""
+    from jifen.settlement.services import close_batch
+
+    source = settlement.tenant("0.01", name="源商户")
+    target = settlement.tenant("0.02", name="目标商户")
+    card = settlement.card(source)
+    settlement.swap(card, source, target, 10_000)
+    closer_id, closer = make_staff(platform_operator=True)
+    closed = close_batch(closer_id, clock.now())
+    return closed.batch, source, target, closer
+
+
+def signed_in(app, email: str, tenant_id: str | None = None) -> Console:
+    browser = Console(app.test_client())
+    assert browser.login(email, tenant_id=tenant_id).status_code == 302
+    return browser
+
+
+def test_a_batch_is_approved_by_someone_other_than_who_closed_it(app, batch_with_a_swap):
+    batch, source, target, closer_email = batch_with_a_swap
+    closer = signed_in(app, closer_email)
+    page = closer.get(f"/console/finance/batches/{batch.id}")
+    assert page.status_code == 200
+    assert "源商户" in text_of(page) and "目标商户" in text_of(page)
+    refused = closer.post(f"/console/finance/batches/{batch.id}/approve")
+    assert "approved by someone other than who closed it" in text_of(
+        closer.get(refused.headers["Location"])
+    )
+    approver = signed_in(app, make_staff(platform_operator=True)[1])
+    approver.post(f"/console/finance/batches/{batch.id}/approve")
+    from jifen.settlement.services import get_batch
+
+    assert get_batch(batch.id).batch.status == "approved"
+    assert batch.id in text_of(approver.get("/console/finance/batches"))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mimetype", "magic"),
+    [("csv", "text/csv", b"\xef\xbb\xbf"), ("xlsx", "application/vnd.openxml", b"PK"),
+     ("pdf", "application/pdf", b"%PDF")],
+)  # fmt: skip
+def test_reports_download_in_three_formats(app, batch_with_a_swap, fmt, mimetype, magic):
+    batch, *_rest, closer_email = batch_with_a_swap
+    response = signed_in(app, closer_email).get(f"/console/finance/batches/{batch.id}/report.{fmt}")
+    assert response.status_code == 200
+    assert response.mimetype.startswith(mimetype)
+    assert response.data.startswith(magic)
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_each_tenants_finance_users_see_their_own_statements_only(app, batch_with_a_swap):
+    batch, source, target, _closer = batch_with_a_swap
+    _, source_finance = make_staff({source.id: Role.FINANCE})
+    _, target_finance = make_staff({target.id: Role.FINANCE})
+    source_page = signed_in(app, source_finance).get("/console/statements")
+    target_page = signed_in(app, target_finance).get("/console/statements")
+    assert source_page.status_code == target_page.status_code == 200
+    assert batch.id in text_of(source_page) and batch.id in text_of(target_page)
+    from jifen.settlement.services import get_batch
+
+    positions = {p.tenant_id: p for p in get_batch(batch.id).positions}
+    assert positions[source.id].net < 0 < positions[target.id].net
+    assert "-" in text_of(source_page).split(batch.id, 1)[1][:400]  # the source pays
+    assert signed_in(app, source_finance).get("/console/finance/batches").status_code == 403
+
+
+def test_a_tenant_without_statements_sees_none(app, client):
+    tenant = Api(client).signup()
+    _, finance = make_staff({tenant.id: Role.FINANCE})
+    assert "No statements yet." in text_of(signed_in(app, finance).get("/console/statements"))

@@ -1,0 +1,116 @@
+"""Every console action against every role, over HTTP: allowed roles get their page or
+their redirect, others a 403 page, anonymous visitors the sign-in page.
+
+The expectations are written out here on purpose (not read from ``permissions``): this
+table is the specification the code is checked against.
+"""
+
+from __future__ import annotations
+
+import pytest
+from console_helpers import Console, make_staff, open_shop
+
+from jifen.platform.auth.model import Role
+from jifen.platform.console import permissions
+from jifen.platform.errors import Unprocessable
+
+OWNER, ADMIN, OPERATOR, SUPPORT, FINANCE = "owner", "admin", "operator", "support", "finance"
+PLATFORM, ANONYMOUS = "platform operator", "anonymous"
+TENANT_ROLES = (OWNER, ADMIN, OPERATOR, SUPPORT, FINANCE)
+
+ALLOWED = {
+    "dashboard.view": {OWNER, ADMIN, OPERATOR, SUPPORT, FINANCE},
+    "members.view": {OWNER, ADMIN, OPERATOR, SUPPORT},
+    "members.freeze": {OWNER, ADMIN, SUPPORT},
+    "members.adjust": {OWNER, ADMIN},
+    "webhooks.view": {OWNER, ADMIN, OPERATOR},
+    "webhooks.replay": {OWNER, ADMIN, OPERATOR},
+    "statements.view": {OWNER, ADMIN, FINANCE},
+    "batches.view": {PLATFORM},
+    "batches.close": {PLATFORM},
+    "batches.approve": {PLATFORM},
+    "batches.report": {PLATFORM},
+}
+
+CASES = [
+    ("dashboard.view", "GET", "/console/", None),
+    ("members.view", "GET", "/console/members", None),
+    ("members.view", "GET", "/console/members/{member}", None),
+    ("members.freeze", "POST", "/console/members/{member}/freeze", {}),
+    ("members.freeze", "POST", "/console/members/{member}/unfreeze", {}),
+    (
+        "members.adjust",
+        "POST",
+        "/console/members/{member}/adjust",
+        {"direction": "credit", "points": "1", "reason": "permission test"},
+    ),
+    ("webhooks.view", "GET", "/console/webhooks", None),
+    ("webhooks.view", "GET", "/console/webhooks/{endpoint}", None),
+    ("webhooks.replay", "POST", "/console/webhooks/deliveries/{delivery}/replay", {}),
+    ("statements.view", "GET", "/console/statements", None),
+    ("batches.view", "GET", "/console/finance/batches", None),
+    ("batches.view", "GET", "/console/finance/batches/stb_missing", None),
+    ("batches.close", "POST", "/console/finance/batches", {}),
+    ("batches.approve", "POST", "/console/finance/batches/stb_missing/approve", {}),
+    ("batches.approve", "POST", "/console/finance/batches/stb_missing/pay", {}),
+    ("batches.report", "GET", "/console/finance/batches/stb_missing/report.csv", None),
+]
+
+
+@pytest.fixture(scope="module")
+def shop(app, webhook_url):
+    shop = open_shop(app.test_client(), webhook_url)
+    shop.staff[PLATFORM] = make_staff(platform_operator=True)[1]
+    return shop
+
+
+@pytest.fixture(autouse=True)
+def no_real_batch_closing(monkeypatch):
+    """Closing a batch would settle the whole shared test database: pretend instead."""
+
+    def refuse(closed_by, cutoff=None):
+        raise Unprocessable("not in this test", code="cutoff_in_future")
+
+    monkeypatch.setattr("jifen.settlement.services.close_batch", refuse)
+
+
+def test_the_table_covers_every_declared_action():
+    declared = set(permissions.TENANT_ACTIONS) | set(permissions.PLATFORM_ACTIONS)
+    assert declared == set(ALLOWED) == {case[0] for case in CASES}
+
+
+def test_every_console_view_declares_its_action(app):
+    public = {"console.login", "console.logout", "console.choose_tenant", "console.switch_language"}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("console.") or rule.endpoint in public:
+            continue
+        if rule.endpoint == "console.static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        assert getattr(view, "console_action", None) in ALLOWED, rule.endpoint
+    tested = {(method, path.split("{")[0]) for _, method, path, _ in CASES}
+    assert len(tested) >= len(ALLOWED)
+
+
+@pytest.mark.parametrize("role", [*TENANT_ROLES, PLATFORM, ANONYMOUS])
+@pytest.mark.parametrize(("action", "method", "path", "form"), CASES)
+def test_role_may_or_may_not(app, shop, role, action, method, path, form):
+    browser = Console(app.test_client())
+    if role != ANONYMOUS:
+        email = shop.staff[Role(role)] if role in TENANT_ROLES else shop.staff[role]
+        assert browser.login(email).status_code == 302
+    url = path.format(member=shop.member_id, endpoint=shop.endpoint_id, delivery=shop.delivery_id)
+    response = browser.get(url) if method == "GET" else browser.post(url, form)
+    if role == ANONYMOUS:
+        assert response.status_code == 302
+        assert "/console/login" in response.headers["Location"]
+    elif role in ALLOWED[action]:
+        assert response.status_code in (200, 303, 404), response.status_code
+        if response.status_code == 404:
+            assert "stb_missing" in url  # only the unknown batch is missing
+    else:
+        assert response.status_code in (403, 302), response.status_code
+        if response.status_code == 302:  # a platform operator has no tenant dashboard
+            assert role == PLATFORM and response.headers["Location"].endswith("/finance/batches")
+        else:
+            assert response.mimetype == "text/html"
