@@ -101,14 +101,15 @@ def test_a_receiver_that_is_down_is_retried_with_backoff_then_marked_failed(
     [first] = deliveries(client, tenant, endpoint["id"])
     assert first["status"] == "pending" and first["attempts"] == 1
 
+    # Attempts go through ``deliver`` (what the relay enqueues for each due delivery),
+    # for this delivery only: other tests' deliveries are none of this test's business.
     moment = start
     with clock.frozen_at(moment):
-        assert delivery.relay_due_deliveries()["due"] == 0  # not due before its backoff
+        assert delivery.deliver(first["id"]) == "skipped"  # not due before its backoff
     for wait in delivery.BACKOFF:
         moment += wait + timedelta(seconds=1)
         with clock.frozen_at(moment):
-            delivery.relay_due_deliveries()
-            drain_jobs()
+            delivery.deliver(first["id"])
 
     [final] = deliveries(client, tenant, endpoint["id"])
     assert final["status"] == "failed"
@@ -128,7 +129,8 @@ def test_relay_sends_a_delivery_whose_first_send_was_lost(client, tenant, receiv
     monkeypatch.setattr(delivery, "send_after_commit", lambda uow, delivery_id: None)
     emit_event(tenant.id)
     assert receiver.received == []
-    assert delivery.relay_due_deliveries()["due"] == 1
+    # Other tests' deliveries may be due too: the relay is platform-wide.
+    assert delivery.relay_due_deliveries()["due"] >= 1
     drain_jobs()
     assert len(receiver.received) == 1
 

@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(
         time.sleep(LEASE_SECONDS + 0.5)  # the killed worker's lease runs out
         second_worker = start_worker(database_url)
         monkeypatch.setattr(delivery, "lease", timedelta(seconds=LEASE_SECONDS))
-        assert delivery.relay_due_deliveries()["due"] == 1
+        assert delivery.relay_due_deliveries()["due"] >= 1  # the relay is platform-wide
         wait_for(lambda: len(receiver.received) == 2, 60, "the delivery after restart")
 
         ids = {arrival.headers["Webhook-Id"] for arrival in receiver.received}
