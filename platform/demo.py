@@ -1,6 +1,11 @@
 """``jifen demo``: demo tenants the README's first command shows. Safe to run again.
 
-It grows as capabilities land: today it signs up two merchants and an alliance.
+It signs up two merchants and an alliance (on the Scale plan, which includes the
+exchange and alliances), then the widgets part (``jifen.widgets.demo``: exchange rates, a
+demo card with points in both merchants, a reward) and the flows below: the merchants
+join the alliance and one issues alliance points, the card swaps between programs, and
+the day's clearing is settled (closed, approved by another person, paid by hand).
+This module is part of the composition root, like ``app.py``: it may import every area.
 """
 
 from __future__ import annotations
@@ -23,16 +28,19 @@ DEMO_TENANTS = [
         "tenant": {"name": "Tea House 茶馆", "slug": "tea-house", "kind": "merchant"},
         "currency": {"code": "TEA", "name": "茶点"},
         "owner": {"email": "owner@tea-house.example", "password": DEMO_PASSWORD},
+        "plan": "scale",
     },
     {
         "tenant": {"name": "Book Corner 书角", "slug": "book-corner", "kind": "merchant"},
         "currency": {"code": "BOOK", "name": "书点"},
         "owner": {"email": "owner@book-corner.example", "password": DEMO_PASSWORD},
+        "plan": "scale",
     },
     {
         "tenant": {"name": "Riverside Alliance 河畔联盟", "slug": "riverside", "kind": "alliance"},
         "currency": {"code": "RIVER", "name": "河畔积分"},
         "owner": {"email": "owner@riverside.example", "password": DEMO_PASSWORD},
+        "plan": "scale",
     },
 ]
 
@@ -66,11 +74,60 @@ def load_demo() -> dict:
     from jifen.widgets.demo import load_widgets_demo
 
     widgets = load_widgets_demo()
+    flows = load_flows_demo(widgets.get("card_number"))
     return {
         "widgets": widgets,
+        "flows": flows,
         "tenants": [
             known.get(slug, {"slug": slug}) for slug in [*existing, *[c["slug"] for c in created]]
         ],
         "created": [entry["slug"] for entry in created],
         "owner_password": DEMO_PASSWORD,
     }
+
+
+def load_flows_demo(card_number: str | None) -> dict:
+    """The alliance, a swap and a settled batch, once: skipped when a batch exists or the
+    widgets demo did not enrol a card this time (it runs once as well)."""
+    from jifen.exchange import pricing, swaps
+    from jifen.exchange import settings as exchange_settings
+    from jifen.platform import clock
+    from jifen.settlement import payments
+    from jifen.settlement import services as settlement
+    from jifen.settlement.model import SettlementBatch
+    from jifen.tenants.alliances import services as alliances
+    from jifen.tenants.members.model import Card
+    from jifen.tenants.model import Tenant
+
+    with unit_of_work(platform=True) as uow:
+        if card_number is None or uow.session.scalar(select(SettlementBatch.id).limit(1)):
+            return {}
+        ids = {t.slug: t.id for t in uow.session.scalars(select(Tenant))}
+        card_id = uow.session.scalar(select(Card.id).where(Card.number == card_number))
+
+    exchange_settings.put_settings(
+        ids["riverside"], {"spu_rate": pricing.parse_spu("0.01"), "inbound": True, "outbound": True}
+    )
+    for merchant in ("tea-house", "book-corner"):
+        invitation = alliances.invite(ids["riverside"], merchant)
+        alliances.accept(ids[merchant], invitation.id)
+    alliances.earn(
+        ids["tea-house"],
+        {
+            "alliance": "RIVER",
+            "card_number": card_number,
+            "order_id": "demo-river-1",
+            "amount": 58800,
+            "currency": "CNY",
+        },
+    )
+    swap = swaps.quote_and_swap(
+        swaps.Party("demo", card_id=card_id), from_currency="TEA", to_currency="BOOK", points=1000
+    )
+    closed = settlement.close_batch("demo-finance-1", clock.now())
+    batch_id = closed.batch.id
+    settlement.approve_batch(batch_id, "demo-finance-2")
+    payments.pay_batch(batch_id)
+    for instruction in payments.list_instructions(batch_id):
+        payments.mark_paid(batch_id, instruction.tenant_id, "demo-finance-2", "DEMO-BANK-REF")
+    return {"swap": swap.id, "settlement_batch": batch_id}
