@@ -8,7 +8,8 @@
   refuse a ``parent_origin`` that the key's tenant has not registered.
 * ``/demo/merchant``: a merchant page with every widget, for ``jifen demo`` (404 until
   ``jifen demo`` has named a demo member).
-* ``/wallet``: the card holder's wallet (``wallet_session`` keeps the sign-in).
+* ``/wallet``: the card holder's wallet (``wallet_session`` keeps the sign-in; a
+  sign-in link by email: ``sign_in_links``).
 
 Views stay thin: they read the request, call one service, render a template.
 """
@@ -31,7 +32,7 @@ from jifen.exchange import settings as exchange_settings
 from jifen.exchange.pricing import format_spu
 from jifen.platform.errors import JifenError
 
-from . import origins, services, wallet
+from . import origins, services, sign_in_links, wallet
 from .wallet_session import WalletSession
 
 STATIC = Path(__file__).parent / "static"
@@ -169,6 +170,28 @@ def wallet_sign_in() -> Response:
     except wallet.SignInRefused as refused:
         return _page("widgets/sign_in.html", session, 401, error=refused.message,
                      card_number=form.get("card_number", ""))  # fmt: skip
+    session.sign_in(card_id)
+    return session.save(redirect("/wallet"))
+
+
+@bp.post("/wallet/link")
+def wallet_request_link() -> Response:
+    session = WalletSession.load()
+    if not session.csrf_ok(request.form.get("csrf")):
+        return _page("widgets/sign_in.html", session, 400, error="The form expired; try again.")
+    for card_id in wallet.cards_with_email(request.form.get("email", "")):
+        sign_in_links.send(request.form["email"], card_id)
+    notice = "If that address is on file for a card, a sign-in link is on its way (15 minutes)."
+    return _page("widgets/sign_in.html", session, notice=notice)
+
+
+@bp.get("/wallet/link/<token>")
+def wallet_follow_link(token: str) -> Response:
+    session = WalletSession.load()
+    card_id = sign_in_links.card_for(token)
+    if card_id is None:
+        error = "This sign-in link has expired or is not valid. Ask for a new one."
+        return _page("widgets/sign_in.html", session, 401, error=error)
     session.sign_in(card_id)
     return session.save(redirect("/wallet"))
 

@@ -2,7 +2,9 @@
 membership of the card with its balance, expiring points and SPU value, swap, history.
 
 The password is set on first use: a card without a credential asks its holder to choose
-one (typed twice). Only the argon2 hash is kept (``card_credentials``). Signing in
+one (typed twice). Only the argon2 hash is kept (``card_credentials``). Or the holder asks
+for a sign-in link sent to an email address a merchant has on file for the card
+(``cards_with_email``; ``pages`` signs and delivers the link). Signing in
 returns the card id; the page keeps it in a signed, HTTP-only cookie (``pages``).
 
 Cards are platform-wide, so every read here runs in a platform unit of work and filters
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from jifen.exchange import pricing, swaps
@@ -24,7 +26,7 @@ from jifen.platform.auth.secrets import check_password, hash_password
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import JifenError
 from jifen.tenants.members import cards, points
-from jifen.tenants.members.model import Card
+from jifen.tenants.members.model import Card, Member
 from jifen.tenants.members.services import card_wallet
 
 from .model import CardCredential
@@ -83,6 +85,22 @@ def sign_in(card_number: str, password: str, *, confirm: str | None = None) -> s
         except IntegrityError:
             raise wrong from None  # someone set it a moment ago: sign in with theirs
         return card.id
+
+
+def cards_with_email(email: str) -> list[str]:
+    """Ids of the cards holding a membership with this email on file (any tenant)."""
+    address = (email or "").strip().lower()
+    if "@" not in address:
+        return []
+    with unit_of_work(platform=True) as uow:
+        return list(
+            uow.session.scalars(
+                select(Member.card_id)
+                .where(func.lower(Member.email) == address)
+                .distinct()
+                .order_by(Member.card_id)
+            )
+        )
 
 
 @dataclass(frozen=True)

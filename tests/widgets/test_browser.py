@@ -127,6 +127,8 @@ def test_demo_page_shows_balance_redeems_and_swaps(page, shop, server):
     expect(page.locator("jifen-history").first).to_contain_text("-300")
 
     swap = page.frame_locator("jifen-swap iframe")
+    source = swap.locator(f"select[name=from_currency] option[value={shop.a.currency_code}]")
+    expect(source).to_have_text(re.compile(r"· 4700$"))  # the swap frame heard of the redeem
     swap.locator("select[name=from_currency]").select_option(shop.a.currency_code)
     swap.locator("select[name=to_currency]").select_option(shop.b.currency_code)
     swap.locator("input[name=points]").fill("1000")

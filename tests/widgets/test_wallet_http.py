@@ -110,3 +110,32 @@ def test_a_wallet_swap_above_the_balance_says_why_and_posts_nothing(world, app):
     assert 'class="error"' in response.get_data(as_text=True)
     assert world.balance(world.a, world.member_a) == 5000
     assert world.balance(world.b, world.member_b) == 0
+
+
+def test_a_sign_in_link_by_email_signs_the_card_holder_in(world, app, api, caplog):
+    third = api.signup()
+    email = f"holder-{third.slug}@example.com"
+    response = world.client.post(
+        "/v1/members",
+        json={"external_id": "holder", "email": email, "card_number": world.card_number},
+        headers=third.auth,
+    )
+    assert response.status_code == 201, response.get_json()
+    fresh = app.test_client()
+    page = fresh.get("/wallet/sign-in")
+    with caplog.at_level("INFO", logger="jifen.wallet.mail"):
+        sent = fresh.post("/wallet/link", data={"csrf": csrf_of(page), "email": email.upper()})
+    assert sent.status_code == 200 and "on its way" in sent.get_data(as_text=True)
+    link = re.search(r"(/wallet/link/\S+)", caplog.text).group(1)
+    assert fresh.get(link).status_code == 302
+    assert fresh.get("/wallet").status_code == 200
+    assert app.test_client().get(link[:-3] + "xyz").status_code == 401
+
+
+def test_a_link_for_an_unknown_address_says_the_same_and_sends_nothing(app, caplog):
+    fresh = app.test_client()
+    page = fresh.get("/wallet/sign-in")
+    with caplog.at_level("INFO", logger="jifen.wallet.mail"):
+        sent = fresh.post("/wallet/link", data={"csrf": csrf_of(page), "email": "no@one.example"})
+    assert "on its way" in sent.get_data(as_text=True)
+    assert "/wallet/link/" not in caplog.text

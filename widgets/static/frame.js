@@ -222,6 +222,8 @@
     if (data.type === "jifen:token" && typeof data.token === "string") {
       token = data.token;
       (KIND === "swap" ? loadSwap : loadRewards)();
+    } else if (data.type === "jifen:refresh" && token && !root.querySelector(".quote")) {
+      (KIND === "swap" ? loadSwap : loadRewards)(); // another widget changed the balance
     }
   });
 

@@ -252,9 +252,16 @@
       this.refresh();
     }
 
-    refresh() {
+    refresh(event) {
       if (!this.key || !this.token) return;
-      if (this.frame && this.getAttribute("data-state") === "ready") return; // keeps its own state
+      if (this.frame && this.getAttribute("data-state") === "ready") {
+        // the frame keeps its own state; another widget's change asks it to reload
+        var other = event && event.detail && event.detail.source !== this.kind;
+        if (other && this.frame.contentWindow) {
+          this.frame.contentWindow.postMessage({ type: "jifen:refresh" }, BASE);
+        }
+        return;
+      }
       JifenElement.prototype.refresh.call(this);
     }
   }
