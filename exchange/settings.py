@@ -24,6 +24,7 @@ from jifen.platform import clock
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.ids import new_id
+from jifen.tenants.members.wallets import register_spu_pricer
 from jifen.tenants.model import Currency
 
 from . import pricing
@@ -213,3 +214,14 @@ def _merged(fee: pricing.Fee, changes: dict | None) -> pricing.Fee:
         fixed=changes.get("fixed", fee.fixed),
         cap=changes.get("cap", fee.cap),
     )
+
+
+def _spu_value(session: Session, code: str, points: int) -> str | None:
+    """For the consumer wallet: ``points`` of ``code`` in SPU at its current rate."""
+    settings = settings_for(session, code)
+    if settings is None:
+        return None
+    return pricing.format_spu(pricing.value_of(points, settings.spu_rate))
+
+
+register_spu_pricer(_spu_value)

@@ -31,7 +31,7 @@ Where API.md is silent:
 * ``POST /v1/transfers`` answers 201 with a ``transaction`` of kind ``transfer``,
   ``from_member``, ``to_member`` and the positive ``points`` moved.
 * ``GET /v1/me/wallet`` answers ``{"object": "wallet", "card_number", "memberships"}``;
-  ``spu_value`` is null until the exchange prices currencies.
+  ``spu_value`` is the points' SPU value, null when the currency is not in the exchange.
 """
 
 from __future__ import annotations

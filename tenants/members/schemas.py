@@ -297,9 +297,12 @@ class WalletEntrySchema(ma.Schema):
     points = ma.fields.Integer(attribute="balance.points")
     available = ma.fields.Integer(attribute="balance.available")
     held = ma.fields.Integer(attribute="balance.held")
-    spu_value = ma.fields.Constant(
-        None,
-        metadata={"description": "The SPU value of the points; null until the exchange prices it."},
+    spu_value = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The SPU value of the points (decimal string); null when "
+            "the currency is not in the exchange."
+        },
     )
 
     class Meta:

@@ -181,6 +181,7 @@ class Membership:
     tenant: Tenant
     currency: Currency
     balance: wallets.WalletBalance
+    spu_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,10 +210,9 @@ def card_wallet(card_id: str) -> Wallet:
             .where(Member.card_id == card_id)
             .order_by(Member.created, Member.id)
         ).all()
-        memberships = [
-            Membership(
-                member, tenant, currency, wallets.balance_of(uow.session, member, currency.code)
-            )
-            for member, tenant, currency in rows
-        ]
+        memberships = []
+        for member, tenant, currency in rows:
+            balance = wallets.balance_of(uow.session, member, currency.code)
+            value = wallets.spu_value(uow.session, currency.code, balance.points)
+            memberships.append(Membership(member, tenant, currency, balance, value))
         return Wallet(card.number, memberships)

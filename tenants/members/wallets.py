@@ -9,6 +9,7 @@ own functions (STYLE.md: the ledger is the only code that writes postings).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,23 @@ from jifen.tenants.model import Currency
 from .model import Member
 
 WalletBalance = ledger.Balance
+
+# The exchange prices points in SPU. It depends on this package, so it cannot be imported
+# here: it registers its pricer when it loads (``register_spu_pricer``).
+SpuPricer = Callable[[Session, str, int], "str | None"]
+_spu_pricer: SpuPricer | None = None
+
+
+def register_spu_pricer(pricer: SpuPricer) -> None:
+    global _spu_pricer
+    _spu_pricer = pricer
+
+
+def spu_value(session: Session, currency_code: str, points: int) -> str | None:
+    """The SPU value of ``points`` as a decimal string; None if the currency is not priced."""
+    return _spu_pricer(session, currency_code, points) if _spu_pricer is not None else None
+
+
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
