@@ -146,9 +146,17 @@ def wallet_home() -> Response:
 def _wallet_page(session: WalletSession, status: int = 200, **messages) -> Response:
     view = wallet.wallet(session.card_id)
     lines = wallet.history(view)
+    news = wallet.notices(view)
     rates = {r.currency: r for r in exchange_settings.list_rates()}
     return _page(
-        "widgets/wallet.html", session, status, wallet=view, history=lines, rates=rates, **messages
+        "widgets/wallet.html",
+        session,
+        status,
+        wallet=view,
+        history=lines,
+        notices=news,
+        rates=rates,
+        **messages,
     )
 
 

@@ -157,6 +157,39 @@ def wallet(card_id: str) -> WalletView:
 
 
 @dataclass(frozen=True)
+class Notice:
+    created: datetime
+    tenant_name: str
+    kind: str  # the event type: points.expiring or tier.changed
+    data: dict
+
+
+NOTICE_TYPES = ("points.expiring", "tier.changed")
+
+
+def notices(view: WalletView, *, limit: int = 10) -> list[Notice]:
+    """What the merchants told this card holder's memberships lately: expiry reminders and
+    tier changes (the same events their webhooks carry), newest first."""
+    from jifen.platform.webhooks.model import Event
+
+    found: list[Notice] = []
+    with unit_of_work(platform=True) as uow:
+        for m in view.memberships:
+            events = uow.session.scalars(
+                select(Event)
+                .where(
+                    Event.tenant_id == m.tenant_id,
+                    Event.type.in_(NOTICE_TYPES),
+                    Event.data["member"].as_string() == m.member_id,
+                )
+                .order_by(Event.created.desc())
+                .limit(limit)
+            )
+            found += [Notice(e.created, m.tenant_name, e.type, e.data) for e in events]
+    return sorted(found, key=lambda notice: notice.created, reverse=True)[:limit]
+
+
+@dataclass(frozen=True)
 class HistoryLine:
     created: datetime
     tenant_name: str

@@ -139,3 +139,44 @@ def test_a_link_for_an_unknown_address_says_the_same_and_sends_nothing(app, capl
         sent = fresh.post("/wallet/link", data={"csrf": csrf_of(page), "email": "no@one.example"})
     assert "on its way" in sent.get_data(as_text=True)
     assert "/wallet/link/" not in caplog.text
+
+
+def test_expiry_reminders_and_tier_changes_appear_in_the_wallet(world, app):
+    """The events merchants' webhooks carry to members also show in the wallet."""
+    from jifen.platform.db import unit_of_work
+    from jifen.platform.webhooks.events import emit
+
+    with unit_of_work(tenant_id=world.a.id) as uow:
+        emit(
+            uow,
+            tenant_id=world.a.id,
+            type="points.expiring",
+            data={
+                "member": world.member_a,
+                "points": 120,
+                "currency": world.a.currency_code,
+                "expires_at": "2027-10-31T16:00:00Z",
+                "days_before": 7,
+            },
+        )
+        emit(
+            uow,
+            tenant_id=world.a.id,
+            type="tier.changed",
+            data={"member": world.member_a, "from_tier": None, "to_tier": "silver"},
+        )
+        emit(  # another member's news stays theirs
+            uow,
+            tenant_id=world.a.id,
+            type="tier.changed",
+            data={"member": "mem_someoneelse", "from_tier": None, "to_tier": "gold"},
+        )
+        uow.commit()
+
+    holder = app.test_client()
+    assert sign_in(holder, world.card_number).status_code == 302
+    text = holder.get("/wallet").get_data(as_text=True)
+
+    assert "120 " + world.a.currency_code + " points expire on 2027-10-31" in text
+    assert "→ silver" in text
+    assert "gold" not in text
