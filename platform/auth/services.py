@@ -124,6 +124,30 @@ def revoke_access_token(token: str, client_id: str) -> None:
         uow.commit()
 
 
+def create_tenant_client(tenant_id: str, name: str, scopes: list[str]) -> IssuedClient:
+    """A new API client of ``tenant_id``; its secret is in the result and nowhere else.
+    Raises Unprocessable for a missing name or a scope that is not a tenant's."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise Unprocessable("name must be 1 to 200 characters.", param="name")
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        issued = new_client(uow.session, tenant_id=tenant_id, name=name, scopes=scopes)
+        uow.commit()
+        return issued
+
+
+def list_clients(tenant_id: str) -> list[ApiClient]:
+    """The tenant's API clients, live ones first, newest first within each."""
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        return list(
+            uow.session.scalars(
+                select(ApiClient)
+                .where(ApiClient.tenant_id == tenant_id)
+                .order_by(ApiClient.revoked_at.is_not(None), ApiClient.created.desc())
+            )
+        )
+
+
 def revoke_client(tenant_id: str, client_id: str) -> ApiClient:
     """Revoke a tenant's API client and, with it, every token it was issued."""
     with unit_of_work(tenant_id=tenant_id) as uow:

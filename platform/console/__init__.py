@@ -13,8 +13,11 @@ render; every rule lives in the services they call.
 
 Modules: ``security`` (session, CSRF, throttling, headers, the role guard),
 ``permissions`` (the table), ``i18n`` (Flask-Babel, money and dates), ``metrics`` (the
-dashboard's aggregates), ``charts`` (SVG), ``errors`` (HTML error pages), and the views:
-``views_auth``, ``views_merchant``, ``views_finance``.
+dashboard's aggregates), ``charts`` (SVG), ``errors`` (HTML error pages), ``queues`` (RQ
+as the operator sees it), and the views: ``views_auth``, ``views_merchant`` (dashboard,
+members, webhooks, statements), ``views_settings`` (API clients, exchange settings, the
+program editor), ``views_finance`` (settlement batches) and ``views_operator`` (tenants,
+fees, SPU value, job queues, audit).
 """
 
 from __future__ import annotations
@@ -38,7 +41,16 @@ def init_app(app: Flask) -> None:
     """Register the consoles on ``app`` (called by ``create_app``)."""
     from datetime import timedelta
 
-    from . import errors, i18n, security, views_auth, views_finance, views_merchant  # noqa: F401
+    from . import (  # noqa: F401
+        errors,
+        i18n,
+        security,
+        views_auth,
+        views_finance,
+        views_merchant,
+        views_operator,
+        views_settings,
+    )
 
     config = app.extensions["jifen.config"]
     app.config.update(

@@ -1,8 +1,9 @@
 """Who may do what in the consoles: one table, read by every view and by the tests.
 
 A tenant action is allowed when the signed-in user's role *in the selected tenant* is
-in the action's set. Platform actions (settlement batches, which span every tenant) are
-for staff users flagged ``is_platform_operator`` and need no tenant. Pure data and pure
+in the action's set. Platform actions (settlement batches, tenants, the fee schedule, the
+SPU value, job queues, the audit: everything that spans tenants) are for staff users
+flagged ``is_platform_operator`` and need no tenant. Pure data and pure
 functions: no Flask, no database.
 """
 
@@ -27,9 +28,31 @@ TENANT_ACTIONS: dict[str, frozenset[Role]] = {
     "webhooks.view": frozenset({OWNER, ADMIN, OPERATOR}),
     "webhooks.replay": frozenset({OWNER, ADMIN, OPERATOR}),
     "statements.view": frozenset({OWNER, ADMIN, FINANCE}),
+    "clients.view": frozenset({OWNER, ADMIN}),
+    "clients.manage": frozenset({OWNER, ADMIN}),
+    "exchange.view": frozenset({OWNER, ADMIN, FINANCE}),
+    "exchange.edit": frozenset({OWNER, ADMIN}),
+    "program.view": frozenset({OWNER, ADMIN, OPERATOR}),
+    "program.edit": frozenset({OWNER, ADMIN}),
+    "program.simulate": frozenset({OWNER, ADMIN, OPERATOR}),
 }
 
-PLATFORM_ACTIONS = frozenset({"batches.view", "batches.close", "batches.approve", "batches.report"})
+PLATFORM_ACTIONS = frozenset(
+    {
+        "batches.view",
+        "batches.close",
+        "batches.approve",
+        "batches.report",
+        "tenants.view",
+        "fees.view",
+        "fees.edit",
+        "spu_value.view",
+        "spu_value.edit",
+        "jobs.view",
+        "jobs.requeue",
+        "audit.run",
+    }
+)
 
 
 def allowed(action: str, *, role: Role | None, platform_operator: bool = False) -> bool:

@@ -2,8 +2,10 @@
 against a live server on a free port.
 
 An owner signs in, sees the dashboard, finds a member and adjusts their points; a support
-user is refused the adjustment. Every page is screenshot in English and Chinese to
-``test-artifacts/console/`` (look at them: Chinese needs a CJK font in the browser).
+user is refused the adjustment. A platform operator opens the operator pages and runs the
+audit; an owner creates an API client (its secret shown once) and revokes it. Every page
+is screenshot in English and Chinese to ``test-artifacts/console/`` (look at them: Chinese
+needs a CJK font in the browser).
 Skipped when ``/usr/bin/chromium`` or Playwright is missing; never downloads a browser.
 """
 
@@ -148,3 +150,57 @@ def test_platform_operator_sees_settlement_batches(browser, live_server, shop, l
     page.wait_for_url(re.compile(r"/console/finance/batches$"))
     shoot(page, language, "09-batches")
     context.close()
+
+
+NEW_PAGES = {
+    "en": {"audit": "Audit", "revoked": "revoked", "holds": "holds"},
+    "zh-CN": {"audit": "审计", "revoked": "已吊销", "holds": "成立"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_operator_runs_the_audit_and_owner_creates_and_revokes_an_api_client(
+    browser, live_server, shop, language
+):
+    labels = NEW_PAGES[language]
+    context = browser.new_context(locale=language, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+
+    sign_in(page, live_server, shop.staff["platform"])
+    page.wait_for_url(re.compile(r"/console/finance/batches$"))
+    for name, path in [("10-tenants", "tenants"), ("11-fees", "fees"), ("12-jobs", "jobs")]:
+        page.goto(f"{live_server}/console/operator/{path}")
+        shoot(page, language, name)
+    page.click("nav a[href='/console/operator/audit']")
+    page.wait_for_url(re.compile(r"/console/operator/audit$"))
+    assert page.locator("h1").inner_text() == labels["audit"]
+    assert page.locator("#invariants tbody tr").count() > 5
+    assert labels["holds"] in page.inner_text("#invariants")
+    shoot(page, language, "13-audit")
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/console/login"))
+
+    sign_in(page, live_server, shop.owner_email)
+    page.wait_for_url(re.compile(r"/console/$"))
+    page.click("nav a[href='/console/clients']")
+    page.fill("#client-form input[name=name]", f"till {language}")
+    page.check("#client-form input[value='points:read']")
+    page.check("#client-form input[value='points:write']")
+    page.click("#client-form button[type=submit]")
+    page.wait_for_selector("#new-secret")
+    client_id = page.inner_text("#issued-id").strip()
+    assert page.inner_text("#issued-secret").startswith("sk")
+    shoot(page, language, "14-client-created")
+    page.click(f"#client-{client_id} button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert labels["revoked"] in page.inner_text(f"#client-{client_id}")
+    assert page.locator("#new-secret").count() == 0  # the secret is not shown again
+    shoot(page, language, "15-client-revoked")
+    page.goto(f"{live_server}/console/program")
+    shoot(page, language, "16-program")
+    page.goto(f"{live_server}/console/exchange")
+    shoot(page, language, "17-exchange")
+    context.close()
+    assert not [e for e in errors if "Content Security Policy" in e], errors
