@@ -16,6 +16,11 @@ Points whose lot has expired but that the nightly sweep has not yet moved to bre
 not spendable: every spend takes only *live* points (see ``lots.py``), and
 ``wallet_balance`` shows the balance as it will be after the sweep.
 
+A credit (every earn) is written with plain SQL statements rather than through the ORM
+unit of work - on PostgreSQL as one statement - and returns a read-only ``PostedCredit``;
+everything else posts through the ORM. Both keep the locked wallet object in the session
+up to date.
+
 Sign convention: a posting's amount is positive into an account and negative out of it.
 Credits come out of ``issuance`` (which runs below zero by design); debits go into
 ``redemption``; expiry goes into ``breakage``.
@@ -28,13 +33,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from jifen.platform import clock
-from jifen.platform.db import is_unique_violation
+from jifen.platform.db import UTCDateTime, is_unique_violation
 from jifen.platform.errors import InsufficientPoints, InvalidState, Unprocessable
+from jifen.platform.ids import new_id
 
 from . import lots as lot_rules
 from .model import (
@@ -62,6 +69,33 @@ class Balance:
     held: int
     available: int
     expiring: list[ExpiringPoints]
+
+
+@dataclass(frozen=True)
+class PostedLeg:
+    """One posting of a ``PostedCredit``, as written."""
+
+    tenant_id: str
+    account_id: str
+    asset: str
+    amount: int
+    balance_after: int | None
+
+
+@dataclass(frozen=True)
+class PostedCredit:
+    """A credit as ``credit`` wrote it: the transaction's columns and its postings (the
+    source's first, then the wallet's). It reads like a ``Transaction``; load one from
+    the session for anything more."""
+
+    id: str
+    tenant_id: str
+    kind: str
+    reference: str | None
+    meta: dict[str, Any]
+    created: datetime
+    postings: tuple[PostedLeg, ...]
+    reverses_id: str | None = None
 
 
 # --- accounts --------------------------------------------------------------------------
@@ -239,11 +273,12 @@ def credit(
     expires_at: datetime | None = None,
     metadata: dict | None = None,
     source_type: str = "issuance",
-) -> Transaction:
+) -> PostedCredit:
     """Move ``points`` from the tenant's ``source_type`` account into the wallet and open a
     lot expiring at ``expires_at`` (None: never; a past time is allowed for imports).
 
-    Raises Unprocessable for bad points or a naive ``expires_at``.
+    Raises Unprocessable for bad points or a naive ``expires_at``, ValueError for an
+    unknown ``kind``.
     """
     check_points(points)
     if expires_at is not None and expires_at.tzinfo is None:
@@ -252,17 +287,16 @@ def credit(
         session, tenant_id=wallet.tenant_id, asset=wallet.asset, type=source_type
     )
     wallet = lock_wallets(session, [wallet])[wallet.id]
-    transaction = _post(
+    return _write_credit(
         session,
-        tenant_id=wallet.tenant_id,
-        kind=kind,
-        legs=[(source, -points), (wallet, points)],
+        wallet,
+        source,
+        points,
+        kind=Kind(kind).value,
         reference=reference,
         metadata=metadata,
+        expires_at=expires_at,
     )
-    _open_lot(session, wallet, points, expires_at, transaction)
-    session.flush()
-    return transaction
 
 
 def debit(
@@ -523,7 +557,124 @@ def release(wallet: Account, points: int) -> None:
     wallet.version += 1
 
 
-# --- the one place rows are written ----------------------------------------------------
+# --- writing rows ----------------------------------------------------------------------
+
+
+def _check_legs(legs: Sequence[tuple[Account | TenantAccount, int]]) -> None:
+    totals: dict[str, int] = {}
+    for account, amount in legs:
+        if amount == 0:
+            raise ValueError("a posting moves a non-zero amount")
+        totals[account.asset] = totals.get(account.asset, 0) + amount
+    if any(totals.values()):
+        raise ValueError(f"postings do not balance: {totals}")
+
+
+def _sql(statement: str) -> Any:
+    return text(statement).bindparams(
+        *(
+            bindparam(name, type_=type_)
+            for name, type_ in (
+                ("meta", JSON()),
+                ("created", UTCDateTime()),
+                ("expires_at", UTCDateTime()),
+            )
+            if f":{name}" in statement
+        )
+    )
+
+
+# A credit is the hot path (every earn), so it skips the ORM unit of work: four plain
+# statements, sent as one data-modifying CTE on PostgreSQL. Ids are made here; the
+# wallet's new balance is computed under its lock.
+_CREDIT_STATEMENTS = (
+    "INSERT INTO ledger_transactions (id, tenant_id, kind, reference, metadata, created)"
+    " VALUES (:transaction_id, :tenant_id, :kind, :reference, :meta, :created)",
+    "INSERT INTO ledger_postings"
+    " (tenant_id, transaction_id, account_id, asset, amount, balance_after)"
+    " VALUES (:tenant_id, :transaction_id, :source_id, :asset, :outflow, NULL),"
+    " (:tenant_id, :transaction_id, :wallet_id, :asset, :points, :balance)",
+    "INSERT INTO ledger_lots"
+    " (id, tenant_id, wallet_id, points, remaining, expires_at, transaction_id, created)"
+    " VALUES (:lot_id, :tenant_id, :wallet_id, :points, :points, :expires_at,"
+    " :transaction_id, :created)",
+)
+_UPDATE_WALLET = (
+    "UPDATE ledger_accounts SET balance = :balance, version = :version"
+    " WHERE id = :wallet_id AND version = :previous_version"
+)
+_CREDIT_ONE_BY_ONE = tuple(_sql(s) for s in (*_CREDIT_STATEMENTS, _UPDATE_WALLET))
+_CREDIT_AT_ONCE = _sql(
+    "WITH "
+    + ", ".join(f"w{n} AS ({s})" for n, s in enumerate(_CREDIT_STATEMENTS))
+    + " "
+    + _UPDATE_WALLET
+)
+
+
+def _write_credit(
+    session: Session,
+    wallet: Account,
+    source: TenantAccount,
+    points: int,
+    *,
+    kind: str,
+    reference: str | None,
+    metadata: dict | None,
+    expires_at: datetime | None,
+) -> PostedCredit:
+    """Post ``points`` from ``source`` into the locked ``wallet`` and open its lot."""
+    legs = [(source, -points), (wallet, points)]
+    _check_legs(legs)
+    session.flush()  # the rows below may refer to rows the session still holds
+    balance, version = wallet.balance + points, wallet.version + 1
+    posted = PostedCredit(
+        id=new_id("txn"),
+        tenant_id=wallet.tenant_id,
+        kind=kind,
+        reference=reference,
+        meta=dict(metadata or {}),
+        created=clock.now(),
+        postings=tuple(
+            PostedLeg(
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                asset=account.asset,
+                amount=amount,
+                balance_after=balance if account is wallet else None,
+            )
+            for account, amount in legs
+        ),
+    )
+    params = {
+        "transaction_id": posted.id,
+        "tenant_id": posted.tenant_id,
+        "kind": kind,
+        "reference": reference,
+        "meta": posted.meta,
+        "created": posted.created,
+        "source_id": source.id,
+        "wallet_id": wallet.id,
+        "asset": wallet.asset,
+        "points": points,
+        "outflow": -points,
+        "balance": balance,
+        "lot_id": new_id("lot"),
+        "expires_at": expires_at,
+        "version": version,
+        "previous_version": wallet.version,
+    }
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        updated = connection.execute(_CREDIT_AT_ONCE, params).rowcount
+    else:
+        for statement in _CREDIT_ONE_BY_ONE:
+            updated = connection.execute(statement, params).rowcount
+    if updated != 1:
+        raise RuntimeError(f"wallet {wallet.id} changed while locked")
+    set_committed_value(wallet, "balance", balance)
+    set_committed_value(wallet, "version", version)
+    return posted
 
 
 def _post(
@@ -536,13 +687,7 @@ def _post(
     metadata: dict | None,
     reverses_id: str | None = None,
 ) -> Transaction:
-    totals: dict[str, int] = {}
-    for account, amount in legs:
-        if amount == 0:
-            raise ValueError("a posting moves a non-zero amount")
-        totals[account.asset] = totals.get(account.asset, 0) + amount
-    if any(totals.values()):
-        raise ValueError(f"postings do not balance: {totals}")
+    _check_legs(legs)
     transaction = Transaction(
         tenant_id=tenant_id,
         kind=Kind(kind).value,
