@@ -19,14 +19,20 @@ one capture or reversal of an authorization:
   0011).
 
 Records are immutable: the table refuses UPDATE and DELETE (migration 0007); a mistake is
-corrected by a new record. Settlement refers to records from its own tables.
+corrected by a new record.
+
+Every record carries ``sequence``, a unique number that grows with every insert
+(migration 0013): on PostgreSQL the column's default draws it from a database sequence;
+on SQLite, whose writers are serialized, ``record`` inserts ``max + 1`` and a trigger
+refuses any number not above the current maximum. Settlement freezes a batch as a range
+of these numbers (``settlement/services.py``).
 """
 
 from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jifen.platform import clock
@@ -67,6 +73,7 @@ class ClearingRecord(Created, Base):
         Index("ix_clearing_records_payee", "payee_tenant_id", "created"),
         Index("ix_clearing_records_swap", "swap_id"),
         Index("ix_clearing_records_authorization", "authorization_id"),
+        Index("ix_clearing_records_sequence", "sequence", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("clr"))
@@ -81,6 +88,8 @@ class ClearingRecord(Created, Base):
     swap_id: Mapped[str | None] = mapped_column(ForeignKey("exchange_swaps.id"))
     authorization_id: Mapped[str | None] = mapped_column(ForeignKey("acceptance_authorizations.id"))
     source_transaction_id: Mapped[str] = mapped_column(ForeignKey("ledger_transactions.id"))
+    # PostgreSQL: DEFAULT nextval('clearing_records_sequence_seq'); SQLite: set by record()
+    sequence: Mapped[int] = mapped_column(Amount, server_default=FetchedValue())
 
 
 def record(
@@ -118,5 +127,10 @@ def record(
         source_transaction_id=source_transaction_id,
         created=clock.now(),
     )
+    if session.get_bind().dialect.name != "postgresql":
+        # rendered into the INSERT itself; SQLite runs one writer at a time
+        row.sequence = select(
+            func.coalesce(func.max(ClearingRecord.sequence), 0) + 1
+        ).scalar_subquery()
     session.add(row)
     return row

@@ -1,10 +1,13 @@
-"""Settlement's tables: the platform's settlement settings, batches, the records each batch
-froze, the positions it computed, payment instructions, and tenants' payout accounts.
+"""Settlement's tables: the platform's settlement settings, batches (each with the range of
+clearing records it froze), the positions it computed, payment instructions, and
+tenants' payout accounts.
 
-What the database itself guarantees (migration 0009), not only this code:
+What the database itself guarantees (migrations 0009 and 0013), not only this code:
 
-* a clearing record is settled at most once: ``settlement_batch_records`` has the
-  clearing record's id as its primary key;
+* a clearing record is settled at most once: a batch holds the records whose
+  ``sequence`` lies in ``(records_after, records_through]``, and no two batches' ranges
+  overlap (PostgreSQL: an exclusion constraint on ``int8range``; SQLite: a trigger), while
+  clearing record sequences are unique;
 * a window is settled at most once: batches are numbered (``sequence`` unique), each
   ``window_start`` and ``cutoff`` is unique, ``cutoff > window_start``, and on PostgreSQL an
   exclusion constraint refuses two batches whose windows overlap;
@@ -92,6 +95,10 @@ class SettlementBatch(Created, Base):
             "status = 'closed' OR approved_by IS NOT NULL", name="settlement_batches_approved"
         ),
         CheckConstraint("rounding >= 0", name="settlement_batches_rounding"),
+        CheckConstraint(
+            "records_after >= 0 AND records_through >= records_after",
+            name="settlement_batches_record_range",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("stb"))
@@ -101,6 +108,9 @@ class SettlementBatch(Created, Base):
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.CLOSED.value)
     currency: Mapped[str] = mapped_column(String(3))
     spu_value_micro: Mapped[int] = mapped_column(Amount)
+    # the clearing records with records_after < sequence <= records_through
+    records_after: Mapped[int] = mapped_column(Amount, default=0)
+    records_through: Mapped[int] = mapped_column(Amount, default=0)
     record_count: Mapped[int] = mapped_column(Amount, default=0)
     platform_fees: Mapped[int] = mapped_column(Amount, default=0)
     platform_fees_spu: Mapped[int] = mapped_column(Amount, default=0)
@@ -112,18 +122,6 @@ class SettlementBatch(Created, Base):
     reconciled_at: Mapped[datetime | None]
     reconciliation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
-
-
-class BatchRecord(Base):
-    """Which batch froze a clearing record. The primary key makes "at most once" true."""
-
-    __tablename__ = "settlement_batch_records"
-    __table_args__ = (Index("ix_settlement_batch_records_batch", "batch_id"),)
-
-    clearing_record_id: Mapped[str] = mapped_column(
-        ForeignKey("clearing_records.id"), primary_key=True
-    )
-    batch_id: Mapped[str] = mapped_column(ForeignKey("settlement_batches.id"))
 
 
 class Position(TenantOwned, Created, Base):

@@ -36,8 +36,8 @@ from jifen.platform import clock
 from jifen.platform.db import unit_of_work
 from jifen.tenants.model import Tenant
 
-from .model import BatchRecord, Position, SettlementBatch
-from .services import load_batch
+from .model import Position, SettlementBatch
+from .services import in_batch, load_batch
 
 FONT = Path(__file__).parent / "fonts" / "NotoSansSC-Regular-GB2312.otf"
 PDF_LINES = 200
@@ -153,9 +153,8 @@ class _Data:
                 func.coalesce(func.sum(ClearingRecord.amount_spu), 0),
                 func.coalesce(func.sum(ClearingRecord.fee_spu + ClearingRecord.rounding_spu), 0),
             )
-            .select_from(BatchRecord)
-            .join(ClearingRecord, ClearingRecord.id == BatchRecord.clearing_record_id)
-            .where(BatchRecord.batch_id == batch_id)
+            .select_from(ClearingRecord)
+            .where(in_batch(self.batch))
         ).one()
         positions = [p for p, _ in self.statements]
         self.controls = Controls(
@@ -225,8 +224,7 @@ class _Data:
                 ClearingRecord.fee_spu,
                 ClearingRecord.rounding_spu,
             )
-            .join(BatchRecord, BatchRecord.clearing_record_id == ClearingRecord.id)
-            .where(BatchRecord.batch_id == self.batch.id)
+            .where(in_batch(self.batch))
             .order_by(ClearingRecord.created, ClearingRecord.id)
             .execution_options(yield_per=5000)
         )

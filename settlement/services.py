@@ -3,20 +3,30 @@ approving. Money movement (pay, mark paid, reconcile) is in ``payments.py``.
 
 Closing a batch is one transaction:
 
-1. take the close lock (PostgreSQL: an advisory lock; SQLite: ``BEGIN IMMEDIATE`` already
-   serializes writers) and read the newest batch; the cut-off must not lie in the future
-   nor before the newest batch's (the same cut-off again returns that batch: a rerun);
-2. insert the batch, then freeze every clearing record created before the cut-off that no
-   batch holds yet with one ``INSERT ... SELECT`` into ``settlement_batch_records`` (keyed
-   by the record, so no record is settled twice). Records that commit late, with a time
-   before an earlier cut-off, are picked up here too: they go to the next batch, never
-   into a closed one;
-3. sum the frozen records per (payer, payee) with one ``GROUP BY`` in the database, net
-   them in Python (``netting.net``, at most tenants² rows), check the zero sum and store
-   one position per tenant.
+1. take the close locks and read the newest batch; the cut-off must not lie in the future
+   nor before the newest batch's (the same cut-off again returns that batch: a rerun).
+   PostgreSQL: ``LOCK TABLE clearing_records IN SHARE MODE`` first (it waits for every
+   transaction that is inserting clearing records and holds new inserts back until the
+   close commits, so every sequence number up to the maximum is committed and visible),
+   then an advisory lock that serializes closes. SQLite: ``BEGIN IMMEDIATE`` already
+   serializes writers;
+2. freeze a range of clearing-record sequence numbers. The batch starts where the
+   previous one ended (``records_after``) and ends (``records_through``) at the newest
+   record created before the cut-off. It holds every record numbered
+   ``(records_after, records_through]``: nothing is skipped, because the next range
+   starts where this one ended. A record created before the cut-off but committed after
+   the close gets a higher number and goes to the next batch (late items go to the next
+   batch, never into a closed one). A record stamped at or after the cut-off but
+   numbered below ``records_through`` (it raced the cut-off, or its server's clock ran
+   ahead) goes into this batch rather than the next: a range has no holes, and stopping
+   the range before such a record instead would let one record with a clock far ahead
+   hold every later record back;
+3. sum the records in the range per (payer, payee) with one ``GROUP BY`` in the database
+   (an index range scan on ``sequence``), net them in Python (``netting.net``, at most
+   tenants² rows), check the zero sum and store one position per tenant.
 
-Nothing is loaded record by record, so the cost stays in the database however large the
-window. A crash anywhere rolls the whole close back; running it again starts afresh.
+Freezing writes nothing per record: the cost is the aggregate, however large the window.
+A crash anywhere rolls the whole close back; running it again starts afresh.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, exists, func, insert, literal, select, text
+from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +48,7 @@ from jifen.platform.http import cursor_page
 from jifen.platform.webhooks.events import emit
 
 from . import netting
-from .model import BatchRecord, BatchStatus, Position, SettlementBatch, SettlementSettings
+from .model import BatchStatus, Position, SettlementBatch, SettlementSettings
 
 CUTOFF_ZONE = ZoneInfo("Asia/Shanghai")
 CUTOFF_TIME = time(0, 0)  # daily, local to CUTOFF_ZONE
@@ -187,6 +197,10 @@ def close_due(closed_by: str) -> Closed:
 
 def _take_close_lock(uow: UnitOfWork) -> None:
     if uow.session.get_bind().dialect.name == "postgresql":
+        # Conflicts with the ROW EXCLUSIVE lock every INSERT takes: waits for inserts in
+        # flight to commit, holds new ones back until this transaction ends. Read
+        # Committed: the statements after it see every record numbered so far.
+        uow.session.execute(text("LOCK TABLE clearing_records IN SHARE MODE"))
         uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLOSE_LOCK})
 
 
@@ -199,8 +213,11 @@ def _close(
 ) -> Closed:
     session = uow.session
     settings = current_settings(session)
+    after = last.records_through if last else 0
     batch = SettlementBatch(
         sequence=(last.sequence + 1) if last else 1,
+        records_after=after,
+        records_through=freeze(session, after, cutoff),
         window_start=last.cutoff if last else FIRST_WINDOW_START,
         cutoff=cutoff,
         status=BatchStatus.CLOSED.value,
@@ -210,8 +227,10 @@ def _close(
     )
     session.add(batch)
     session.flush()
-    freeze(session, batch.id, cutoff)
-    result = netting.net(pair_totals(session, batch.id), settings.spu_value_micro)
+    result = netting.net(
+        range_totals(session, batch.records_after, batch.records_through),
+        settings.spu_value_micro,
+    )
     batch.record_count = result.record_count
     batch.platform_fees = result.platform_fees
     batch.platform_fees_spu = result.platform_fees_spu
@@ -245,21 +264,42 @@ def _close(
     return Closed(batch, positions, created=True)
 
 
-def freeze(session: Session, batch_id: str, cutoff: datetime) -> None:
-    """Link every clearing record before ``cutoff`` that no batch holds to ``batch_id``."""
-    held = exists().where(BatchRecord.clearing_record_id == ClearingRecord.id)
-    session.execute(
-        insert(BatchRecord).from_select(
-            ["clearing_record_id", "batch_id"],
-            select(ClearingRecord.id, literal(batch_id, String(32))).where(
-                ClearingRecord.created < cutoff, ~held
-            ),
+def freeze(session: Session, after: int, cutoff: datetime) -> int:
+    """Where the batch that starts after record ``after`` ends: at the newest record
+    numbered after it that was created before ``cutoff`` (``after`` itself if none)."""
+    through = session.scalar(
+        select(func.max(ClearingRecord.sequence)).where(
+            ClearingRecord.sequence > after, ClearingRecord.created < cutoff
         )
+    )
+    return after if through is None else through
+
+
+def in_batch(batch: SettlementBatch) -> ColumnElement[bool]:
+    """The WHERE clause that picks ``batch``'s clearing records."""
+    return and_(
+        ClearingRecord.sequence > batch.records_after,
+        ClearingRecord.sequence <= batch.records_through,
     )
 
 
 def pair_totals(session: Session, batch_id: str) -> list[netting.PairTotal]:
-    """What each payer owes each payee in ``batch_id``: one GROUP BY in the database."""
+    """What each payer owes each payee in ``batch_id``."""
+    batch = load_batch(session, batch_id)
+    return range_totals(session, batch.records_after, batch.records_through)
+
+
+def range_totals(session: Session, after: int, through: int) -> list[netting.PairTotal]:
+    """What each payer owes each payee in the records numbered ``(after, through]``: one
+    GROUP BY in the database."""
+    if through <= after:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # The row-level security predicate makes the planner guess a few hundred rows
+        # where there are millions, so it sorts (and spills to disk) to group them. There
+        # are at most tenants² groups: hashing is always right.
+        session.execute(text("SET LOCAL enable_sort = off"))
     rows = session.execute(
         select(
             ClearingRecord.payer_tenant_id,
@@ -268,10 +308,11 @@ def pair_totals(session: Session, batch_id: str) -> list[netting.PairTotal]:
             func.sum(ClearingRecord.fee_spu + ClearingRecord.rounding_spu),
             func.count(),
         )
-        .join(BatchRecord, BatchRecord.clearing_record_id == ClearingRecord.id)
-        .where(BatchRecord.batch_id == batch_id)
+        .where(ClearingRecord.sequence > after, ClearingRecord.sequence <= through)
         .group_by(ClearingRecord.payer_tenant_id, ClearingRecord.payee_tenant_id)
     ).all()
+    if postgres:
+        session.execute(text("RESET enable_sort"))
     return [
         netting.PairTotal(payer, payee, int(amount), int(fees), int(count))
         for payer, payee, amount, fees, count in rows

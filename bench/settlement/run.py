@@ -7,8 +7,9 @@ same run, on the same rows:
 
 * baseline: ``SELECT payer, payee, sum(amount), sum(fees), count(*) FROM clearing_records
   WHERE created < cutoff GROUP BY payer, payee`` (run twice, the warm run counts);
-* close: ``settlement.services.close_batch`` up to the same cut-off (freeze every record
-  into ``settlement_batch_records``, GROUP BY, netting, positions, commit);
+* close: ``settlement.services.close_batch`` up to the same cut-off (lock, freeze the
+  range of clearing-record sequence numbers, GROUP BY over it, netting, positions,
+  events, commit);
 
 and reports both times, their ratio (target ≤ 3) and the process's peak RSS growth
 during the close, which must stay flat as the batch grows (records are aggregated in the

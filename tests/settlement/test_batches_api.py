@@ -9,23 +9,30 @@ from datetime import timedelta
 import pytest
 from factories import assert_error, drain_jobs
 from settlement_support import BATCHES, position
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from jifen.exchange.clearing import ClearingRecord
 from jifen.platform import clock
 from jifen.platform.db import unit_of_work
-from jifen.settlement.model import BatchRecord, SettlementBatch
+from jifen.settlement.model import SettlementBatch
 
 
 def batch_of(record_ids: set[str]) -> dict[str, str]:
+    """Which batch's range holds each record."""
     with unit_of_work(platform=True) as uow:
         rows = uow.session.execute(
-            select(BatchRecord.clearing_record_id, BatchRecord.batch_id).where(
-                BatchRecord.clearing_record_id.in_(record_ids)
+            select(ClearingRecord.id, SettlementBatch.id)
+            .join(
+                SettlementBatch,
+                (ClearingRecord.sequence > SettlementBatch.records_after)
+                & (ClearingRecord.sequence <= SettlementBatch.records_through),
             )
+            .where(ClearingRecord.id.in_(record_ids))
         ).all()
-    return dict(rows)
+    found = dict(rows)
+    assert len(found) == len(rows), "a record lies in two batches"
+    return found
 
 
 def records_of_swap(swap_id: str) -> list[str]:
@@ -196,21 +203,33 @@ def test_the_database_refuses_settling_a_record_or_a_window_twice(settlement, pa
     swap = settlement.swap(card, a, b, 100)
     batch = settlement.closed()
     [record] = records_of_swap(swap["id"])
-    with unit_of_work(platform=True) as uow, pytest.raises(IntegrityError):
-        uow.session.execute(
-            insert(BatchRecord).values(clearing_record_id=record, batch_id=batch["id"])
-        )
-        uow.session.flush()
     with unit_of_work(platform=True) as uow:
         newest = uow.session.get(SettlementBatch, batch["id"])
-        twin = SettlementBatch(
+        assert newest.records_through > newest.records_after
+        later = dict(
             sequence=newest.sequence + 1,
-            window_start=newest.window_start,
+            window_start=newest.cutoff,
             cutoff=newest.cutoff + timedelta(seconds=1),
             currency="CNY",
             spu_value_micro=1,
             closed_by="test",
         )
-        uow.session.add(twin)
-        with pytest.raises(IntegrityError):
+        bad_ranges = [
+            (newest.records_after, newest.records_through),  # the same records again
+            (newest.records_through - 1, newest.records_through + 5),  # overlaps the end
+            (newest.records_through + 3, newest.records_through + 1),  # backwards
+        ]
+        window = dict(later, window_start=newest.window_start)  # the same window again
+        attempts = [dict(later, records_after=a, records_through=t) for a, t in bad_ranges]
+        attempts.append(
+            dict(
+                window,
+                records_after=newest.records_through,
+                records_through=newest.records_through,
+            )
+        )
+    for values in attempts:
+        with unit_of_work(platform=True) as uow, pytest.raises(IntegrityError):
+            uow.session.add(SettlementBatch(**values))
             uow.session.flush()
+    assert batch_of({record}) == {record: batch["id"]}
