@@ -5,7 +5,9 @@ It speaks Stripe's wire format as the official ``stripe`` client uses it (form-e
 bodies with ``metadata[key]`` brackets, JSON answers with ``object`` and ``id``, the error
 envelope) and runs in a thread on a loopback port for one test. ``fail(match, times,
 should_retry, path)`` makes the next calls whose form names ``match`` answer 500, to test what
-happens when Stripe is down for one tenant.
+happens when Stripe is down for one tenant. ``hang(match, seconds)`` makes the next such
+call do its work and then hold its answer back, as when a connection dies after Stripe
+acted (to kill a worker in the middle of paying).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +49,8 @@ class FakeStripe:
     calls: list[tuple[str, str, dict]] = field(default_factory=list)
     idempotent: dict[str, tuple[str, int, str]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    hangs: dict[str, float] = field(default_factory=dict)
+    hung: threading.Event = field(default_factory=threading.Event)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -64,6 +69,9 @@ class FakeStripe:
     ) -> None:
         self.failures.append(Failure(match, times, should_retry, path))
 
+    def hang(self, match: str, seconds: float) -> None:
+        self.hangs[match] = seconds
+
     def created(self, kind: str) -> list[dict]:
         return [o for o in self.objects.values() if o["object"] == kind]
 
@@ -73,6 +81,11 @@ class FakeStripe:
         request = Request(environ)
         with self.lock:
             response = self.handle(request)
+            values = _values(_form(request))
+            delay = next((self.hangs.pop(m) for m in list(self.hangs) if m in values), 0)
+        if delay:
+            self.hung.set()
+            time.sleep(delay)  # the object exists; its answer comes late (or never)
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
