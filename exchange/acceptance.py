@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jifen.platform import clock, ledger
+from jifen.platform.billing.limits import check_feature
 from jifen.platform.db import run_in_transaction, unit_of_work
 from jifen.platform.errors import InvalidState, MemberFrozen, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
@@ -73,6 +74,7 @@ def authorize(
     def attempt() -> Authorization:
         with unit_of_work(platform=True) as uow:
             session = uow.session
+            check_feature(session, tenant_id, "exchange")
             issuer = _accepted(session, tenant_id, currency)
             member = _member(session, issuer.tenant_id, card_number)
             wallet = ledger.open_wallet(

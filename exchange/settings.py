@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jifen.platform import clock
+from jifen.platform.billing.limits import check_feature
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.ids import new_id
@@ -63,7 +64,9 @@ def put_settings(tenant_id: str, changes: dict[str, Any]) -> ExchangeSettings:
     """Set the caller's currency's exchange settings; fields left out keep their value
     (on the first call: switches off, minimum and increment 1, no cap).
 
-    Raises Unprocessable when the first call gives no ``spu_rate`` or a value is bad.
+    Raises Unprocessable when the first call gives no ``spu_rate`` or a value is bad, and
+    PlanLimit (403 ``plan_limit``) when switching anything on under a plan without the
+    exchange.
     """
     with unit_of_work(tenant_id=tenant_id) as uow:
         session = uow.session
@@ -89,6 +92,8 @@ def put_settings(tenant_id: str, changes: dict[str, Any]) -> ExchangeSettings:
             if name in changes:
                 setattr(row, name, changes[name])
         row.updated = now
+        if row.inbound or row.outbound or row.acceptance:
+            check_feature(session, tenant_id, "exchange")
         try:
             uow.commit(row)
         except IntegrityError:

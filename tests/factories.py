@@ -23,7 +23,7 @@ def signup_body(kind: str = "merchant", **overrides: Any) -> dict:
         "owner": {"email": f"owner@{slug}.example", "password": "correct horse battery"},
     }
     for key, value in overrides.items():
-        body[key] = {**body[key], **value}
+        body[key] = {**body[key], **value} if isinstance(value, dict) else value
     return body
 
 

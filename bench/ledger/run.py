@@ -81,6 +81,7 @@ def seed(url: str) -> dict:
                 tenant={"name": f"Bench {number}", "slug": f"bench-{number}", "kind": "merchant"},
                 currency={"code": f"B{number:03d}", "name": "Bench points"},
                 owner={"email": f"owner{number}@bench.example", "password": "bench-password"},
+                plan="scale",  # bench/exchange puts every currency in the exchange
             )
             members = [
                 create_member(signup.tenant.id, external_id=f"m{index}").id

@@ -98,6 +98,6 @@ def test_each_tenants_finance_users_see_their_own_statements_only(app, batch_wit
 
 
 def test_a_tenant_without_statements_sees_none(app, client):
-    tenant = Api(client).signup()
+    tenant = Api(client).signup(plan="growth")
     _, finance = make_staff({tenant.id: Role.FINANCE})
     assert "No statements yet." in text_of(signed_in(app, finance).get("/console/statements"))

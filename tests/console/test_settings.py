@@ -80,9 +80,11 @@ def test_another_tenants_client_cannot_be_revoked(client, webhook_url, owner):
 # --- exchange settings ------------------------------------------------------------------------
 
 
-def test_a_currency_joins_the_exchange_from_the_settings_page(shop, owner):
+def test_a_currency_joins_the_exchange_from_the_settings_page(client, shop, owner):
     from jifen.exchange.settings import get_settings
 
+    upgraded = client.post("/v1/billing/plan", json={"plan": "growth"}, headers=shop.tenant.auth)
+    assert upgraded.status_code == 200, upgraded.get_json()  # the Free plan has no exchange
     page = owner.get("/console/exchange", headers=EN)
     assert 'id="not-in-exchange"' in html(page)
     saved = owner.post(

@@ -122,7 +122,7 @@ class Exchange:
 
 @pytest.fixture
 def exchange(client, api) -> Exchange:
-    pair = Exchange(client, api.signup(), api.signup())
+    pair = Exchange(client, api.signup(plan="growth"), api.signup(plan="growth"))
     for tenant, rate in ((pair.a, "0.8"), (pair.b, "1.5")):
         pair.settings(tenant, spu_rate=rate, inbound=True, outbound=True, acceptance=True)
     return pair

@@ -40,7 +40,7 @@ def _funded_card(api: Any, tenant: Any) -> str:
 
 
 def make_quote(api: Any, owner: Any) -> str:
-    partner = api.signup()
+    partner = api.signup(plan="growth")
     _in_exchange(api, owner, "1")
     _in_exchange(api, partner, "1")
     body = {
@@ -58,7 +58,7 @@ def make_swap(api: Any, owner: Any) -> str:
 
 
 def make_authorization(api: Any, owner: Any) -> str:
-    issuer = api.signup()
+    issuer = api.signup(plan="growth")
     _in_exchange(api, issuer, "1")
     body = {
         "card_number": _funded_card(api, issuer),

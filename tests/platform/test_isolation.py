@@ -225,7 +225,7 @@ def test_the_coverage_check_notices_a_new_rule(config, app):
 
 
 def test_tenant_a_cannot_reach_tenant_b_objects(app, api, client, sink_url):
-    a, b = api.signup(), api.signup()
+    a, b = api.signup(plan="scale"), api.signup(plan="scale")  # every feature
     visited = []
     for rule in v1_rules_with_parameters(app):
         targets = {name: TARGETS[segment_before(rule.rule, name)] for name in rule.arguments}

@@ -47,7 +47,7 @@ class Settlement:
 
     def tenant(self, rate: str, name: str | None = None) -> TenantHandle:
         overrides = {"tenant": {"name": name}} if name else {}
-        tenant = self.api.signup(**overrides)
+        tenant = self.api.signup(plan="growth", **overrides)
         response = self.client.put(
             "/v1/exchange/settings",
             json={"spu_rate": rate, "inbound": True, "outbound": True, "acceptance": True},

@@ -48,7 +48,7 @@ def _post(client, path: str, body: dict, tenant: TenantHandle) -> dict:
 
 
 def build_world(client, api, *, origins: list[str]) -> World:
-    a, b = api.signup(), api.signup()
+    a, b = api.signup(plan="growth"), api.signup(plan="growth")
     for tenant, rate in ((a, "0.01"), (b, "0.02")):
         response = client.put(
             "/v1/exchange/settings",
