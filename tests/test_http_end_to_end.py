@@ -4,6 +4,7 @@ database, driven with ``requests`` — signup, token, ``GET /v1/tenant``, the do
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def server(database_url):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # gunicorn's master and workers form one process group
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):  # a loaded CI machine may take a while to boot gunicorn
@@ -55,10 +57,10 @@ def server(database_url):
         except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.1)
     else:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         pytest.fail(f"jifen serve did not start: {process.stderr.read()[-2000:]}")
     yield base
-    process.terminate()
+    os.killpg(process.pid, signal.SIGTERM)
     process.wait(10)
 
 
