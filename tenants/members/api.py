@@ -279,3 +279,7 @@ def transfer(body: dict):
 def wallet():
     """Every membership of the caller's card, in every tenant, with its balance."""
     return services.card_wallet(current_caller().card_id)
+
+
+# The manual adjustment endpoints add themselves to ``blp``.
+from . import adjustments_api  # noqa: E402, F401

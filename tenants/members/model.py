@@ -9,6 +9,11 @@ tenant's currency code); nothing here caches a balance.
 
 A ``MemberToken`` lets the card holder act as that member on ``/v1/me/*``. Like access
 tokens it is a 256-bit random secret stored only as its SHA-256 digest.
+
+An ``Adjustment`` is staff correcting a member's points by hand: who asked, why, who
+approved or rejected it, and the transaction it posted. The table is the audit trail
+(``tenants.members.adjustments``); its constraints keep the four-eyes rule and "posted
+once" true whatever the code does.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, BigInt, Created, TenantOwned, one_of
 from jifen.platform.ids import new_id
 
 
@@ -78,3 +83,47 @@ class MemberToken(TenantOwned, Created, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AdjustmentStatus(enum.StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    POSTED = "posted"
+    REJECTED = "rejected"
+
+
+class Adjustment(TenantOwned, Created, Base):
+    __tablename__ = "adjustments"
+    __table_args__ = (
+        CheckConstraint(one_of("status", AdjustmentStatus), name="adjustment_status"),
+        CheckConstraint("points <> 0", name="adjustment_points_nonzero"),
+        CheckConstraint("trim(reason) <> ''", name="adjustment_reason_given"),
+        CheckConstraint(
+            "(status = 'posted') = (transaction_id IS NOT NULL)", name="adjustment_posted_once"
+        ),
+        CheckConstraint(
+            "approved_by IS NULL OR approved_by <> requested_by", name="adjustment_four_eyes"
+        ),
+        CheckConstraint(
+            "(status = 'rejected') = (rejected_by IS NOT NULL)", name="adjustment_rejected_by"
+        ),
+        CheckConstraint(
+            "(status = 'pending_approval') = (decided_at IS NULL)", name="adjustment_decided"
+        ),
+        UniqueConstraint("transaction_id", name="adjustments_one_per_transaction"),
+        Index("ix_adjustments_tenant_created", "tenant_id", "created", "id"),
+        Index("ix_adjustments_tenant_member", "tenant_id", "member_id", "created"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("adj"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"))
+    points: Mapped[int] = mapped_column(BigInt)  # signed: negative takes points away
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    approval_threshold: Mapped[int] = mapped_column(BigInt)  # the program's, when requested
+    requested_by: Mapped[str] = mapped_column(String(64))  # a staff user or an API client
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    rejected_by: Mapped[str | None] = mapped_column(String(64))
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_at: Mapped[datetime | None]
+    transaction_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_transactions.id"))

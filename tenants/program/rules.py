@@ -38,6 +38,8 @@ The document, key by key::
                                  | {policy: period_end, period, grace_months}
     reminders                    {days_before: [30, 7, 1]}
     redemption                   {min_points, points, per_amount, max_order_share_pct}
+    adjustments                  {approval_threshold}: a manual adjustment of more points
+                                 than this waits for a second person (default 10,000)
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ REVIEW_PERIODS = ("month", "quarter", "year")
 MAX_POINTS = 10**9
 MAX_AMOUNT = 10**13
 MAX_FACTOR = Decimal(100)
+DEFAULT_APPROVAL_THRESHOLD = 10_000
 _DECIMAL = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,4})?$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -69,6 +72,7 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
     "expiry": {"policy": "never"},
     "reminders": {"days_before": [30, 7, 1]},
     "redemption": {"min_points": 100, "points": 100, "per_amount": 1000, "max_order_share_pct": 50},
+    "adjustments": {"approval_threshold": DEFAULT_APPROVAL_THRESHOLD},
 }
 
 
@@ -155,6 +159,14 @@ class Redemption:
 
 
 @dataclass(frozen=True)
+class Adjustments:
+    """Manual adjustments of more than ``approval_threshold`` points (either way) wait
+    for a second person's approval; at or below it they post at once."""
+
+    approval_threshold: int = DEFAULT_APPROVAL_THRESHOLD
+
+
+@dataclass(frozen=True)
 class Program:
     earning: Earning
     tiers: tuple[Tier, ...]
@@ -162,6 +174,7 @@ class Program:
     expiry: Expiry
     reminders: tuple[int, ...]
     redemption: Redemption
+    adjustments: Adjustments = field(default_factory=Adjustments)
 
     def tier(self, code: str | None) -> Tier | None:
         return next((tier for tier in self.tiers if tier.code == code), None)
@@ -263,7 +276,7 @@ def parse_program(document: Any) -> Program:
     _object(
         document,
         "",
-        ("earning", "tiers", "tier_evaluation", "expiry", "reminders", "redemption"),
+        ("earning", "tiers", "tier_evaluation", "expiry", "reminders", "redemption", "adjustments"),
     )
     sections = {**DEFAULT_DOCUMENT, **document}
     tiers, basis = _tiers(sections["tiers"])
@@ -274,6 +287,7 @@ def parse_program(document: Any) -> Program:
         expiry=_expiry(sections["expiry"]),
         reminders=_reminders(sections["reminders"]),
         redemption=_redemption(sections["redemption"]),
+        adjustments=_adjustments(sections["adjustments"]),
     )
 
 
@@ -565,6 +579,13 @@ def _redemption(value: Any) -> Redemption:
     return redemption
 
 
+def _adjustments(value: Any) -> Adjustments:
+    path = "adjustments"
+    _object(value, path, ("approval_threshold",), required=("approval_threshold",))
+    threshold = _integer(value["approval_threshold"], f"{path}.approval_threshold", 0, MAX_POINTS)
+    return Adjustments(approval_threshold=threshold)
+
+
 # --- the canonical document ------------------------------------------------------------
 
 
@@ -642,6 +663,7 @@ def program_document(program: Program) -> dict[str, Any]:
             "per_amount": program.redemption.per_amount,
             "max_order_share_pct": program.redemption.max_order_share_pct,
         },
+        "adjustments": {"approval_threshold": program.adjustments.approval_threshold},
     }
 
 

@@ -21,6 +21,8 @@ SECTIONS = {
     "period_end_grace(grace_month, grace_day) | period_end(period, grace_months)}",
     "reminders": "{days_before: [30, 7, 1]}",
     "redemption": "{min_points, points, per_amount, max_order_share_pct}",
+    "adjustments": "{approval_threshold}: manual adjustments of more points wait for a "
+    "second person's approval (default 10000)",
 }
 
 
@@ -37,9 +39,13 @@ class ProgramInput(ma.Schema):
     expiry = _section("expiry")
     reminders = _section("reminders")
     redemption = _section("redemption")
-    note = ma.fields.Raw(metadata={"description": "why this change was made (kept with it)"})
+    adjustments = _section("adjustments")
+    note = ma.fields.Raw(
+        allow_none=True, metadata={"description": "why this change was made (kept with it)"}
+    )
     version = ma.fields.Raw(
-        metadata={"description": "optional: the version being replaced (409 if it changed)"}
+        allow_none=True,
+        metadata={"description": "optional: the version being replaced (409 if it changed)"},
     )
 
     class Meta:
@@ -60,6 +66,7 @@ class ProgramSchema(ObjectSchema):
     expiry = _section("expiry")
     reminders = _section("reminders")
     redemption = _section("redemption")
+    adjustments = _section("adjustments")
     created_by = ma.fields.String(allow_none=True)
     note = ma.fields.String(allow_none=True)
 

@@ -170,6 +170,11 @@ from alliance_isolation_targets import alliance_targets as _alliance_targets  # 
 
 TARGETS.update(_alliance_targets(Target))
 
+sys.path.append(str(Path(__file__).parents[1] / "members"))
+from adjustment_isolation_targets import adjustment_targets  # noqa: E402
+
+TARGETS.update(adjustment_targets(Target))
+
 
 def v1_rules_with_parameters(app) -> list:
     return [
