@@ -16,9 +16,13 @@ Where API.md is silent:
   finance in manual mode.
 * ``POST .../instructions/{tenant_id}/mark_paid`` ``{"reference"}`` settles one manual
   line; ``POST .../reconcile`` checks the lines against Stripe.
-* ``GET``/``PUT /v1/platform/settlement/settings``: the settlement currency and
-  ``spu_value`` (minor units per SPU). ``GET``/``PUT /v1/settlement/account``: a tenant's
-  Stripe Connect account, customer and payment method.
+* ``GET``/``PUT /v1/platform/settlement/settings``: the settlement currency,
+  ``spu_value`` (minor units per SPU) and ``collection`` (``payment_intent`` or
+  ``invoice``: how Stripe collects from net payers; omitted, it is unchanged).
+  ``GET``/``PUT /v1/settlement/account``: a tenant's Stripe Connect account, customer,
+  payment method and its own ``collection`` (null: the platform's).
+* Stripe's webhooks about settlement's objects arrive at billing's
+  ``POST /v1/stripe/webhooks`` (``stripe_events.py``).
 """
 
 from __future__ import annotations
@@ -174,7 +178,8 @@ def get_account():
 @blp.doc(**WRITE)
 @require_scope("settlement:write", platform=False)
 def put_account(body: dict):
-    """Where settlement money goes to and comes from on Stripe."""
+    """Where settlement money goes to and comes from on Stripe. The customer must be the
+    tenant's own (the one billing made for it) and the payment method attached to it."""
     return payments.put_account(current_caller().tenant_id, body)
 
 
@@ -192,7 +197,8 @@ def get_settings():
 @platform.doc(**WRITE)
 @require_scope("settlement:write", platform=True)
 def put_settings(body: dict):
-    """Settlement currency and the money value of one SPU, for batches closed from now."""
+    """Settlement currency, the money value of one SPU (for batches closed from now) and
+    how net payers are collected from (for lines written from now)."""
     return services.put_settings(_caller_id(), **body)
 
 

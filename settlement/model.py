@@ -63,6 +63,13 @@ class Direction(enum.StrEnum):
     COLLECTION = "collection"  # the platform collects from a net payer
 
 
+class Collection(enum.StrEnum):
+    """How the platform collects a net payer's money on Stripe."""
+
+    PAYMENT_INTENT = "payment_intent"  # charged off-session on its saved payment method
+    INVOICE = "invoice"  # an invoice: paid automatically with a default method, else sent
+
+
 class SettlementSettings(Created, Base):
     """The platform's settlement currency and the money value of one SPU; each change is
     a new version, the newest is in force. No row: ``services.DEFAULT_SETTINGS``."""
@@ -71,12 +78,16 @@ class SettlementSettings(Created, Base):
     __table_args__ = (
         UniqueConstraint("version", name="settlement_settings_version"),
         CheckConstraint("spu_value_micro > 0", name="settlement_settings_value_positive"),
+        CheckConstraint(one_of("collection", Collection), name="settlement_settings_collection"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sts"))
     version: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     spu_value_micro: Mapped[int] = mapped_column(Amount)  # millionths of a minor unit per SPU
+    collection: Mapped[str] = mapped_column(
+        String(16), default=Collection.PAYMENT_INTENT.value, server_default="payment_intent"
+    )
     created_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -121,6 +132,8 @@ class SettlementBatch(Created, Base):
     paid_at: Mapped[datetime | None]
     reconciled_at: Mapped[datetime | None]
     reconciliation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # mismatches Stripe's webhooks found (objects naming the batch that match no line, ...)
+    stripe_notices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     updated: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
 
@@ -165,6 +178,14 @@ class PaymentInstruction(TenantOwned, Created, Base):
         CheckConstraint(one_of("status", InstructionStatus), name="settlement_instructions_status"),
         CheckConstraint(one_of("direction", Direction), name="settlement_instructions_direction"),
         CheckConstraint("method IN ('stripe', 'manual')", name="settlement_instructions_method"),
+        CheckConstraint(
+            f"collection IS NULL OR {one_of('collection', Collection)}",
+            name="settlement_instructions_collection",
+        ),
+        CheckConstraint(
+            "payout_status IS NULL OR payout_status IN ('paid', 'failed')",
+            name="settlement_instructions_payout_status",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("spi"))
@@ -176,7 +197,17 @@ class PaymentInstruction(TenantOwned, Created, Base):
     method: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=InstructionStatus.PENDING.value)
     idempotency_key: Mapped[str] = mapped_column(String(255))
+    # Stripe collection lines: payment_intent or invoice (fixed when the line is written)
+    collection: Mapped[str | None] = mapped_column(String(16))
+    # the transfer, PaymentIntent or invoice that moves this line's money
     stripe_object_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_status: Mapped[str | None] = mapped_column(String(32))  # Stripe's word for it
+    # Times Stripe refused the line outright (no money moved): the next attempt may ask
+    # again under a new key (``stripe_money.attempt_key``); an unanswered call may not.
+    refusals: Mapped[int] = mapped_column(default=0, server_default="0")
+    # the connected account's payout to its bank after the transfer (webhooks)
+    payout_status: Mapped[str | None] = mapped_column(String(16))
+    stripe_payout_id: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     reference: Mapped[str | None] = mapped_column(String(255))
@@ -190,11 +221,18 @@ class PayoutAccount(TenantOwned, Created, Base):
     for payouts; a customer and saved payment method for collections."""
 
     __tablename__ = "settlement_accounts"
-    __table_args__ = (UniqueConstraint("tenant_id", name="settlement_accounts_one_per_tenant"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", name="settlement_accounts_one_per_tenant"),
+        CheckConstraint(
+            f"collection IS NULL OR {one_of('collection', Collection)}",
+            name="settlement_accounts_collection",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sac"))
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     stripe_account_id: Mapped[str | None] = mapped_column(String(255))
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     stripe_payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    collection: Mapped[str | None] = mapped_column(String(16))  # None: the platform's setting
     updated: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)

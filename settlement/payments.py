@@ -6,9 +6,11 @@ not zero (unique per batch and tenant): a payout to a net receiver, a collection
 net payer. After commit it enqueues ``send_payments``, which works through every
 instruction not yet settled:
 
-* with Stripe configured (``STRIPE_API_KEY``): a Connect transfer or a PaymentIntent per
-  instruction, each under the instruction's deterministic idempotency key, the outcome
-  recorded in its own short transaction. A failure (Stripe refused, 5xx after the
+* with Stripe configured (``STRIPE_API_KEY``): a Connect transfer per net receiver; per
+  net payer a PaymentIntent or an invoice (the tenant's ``collection``, else the
+  platform's setting, fixed on the line when it is written); each call under the
+  instruction's deterministic idempotency key, the outcome recorded in its own short
+  transaction. A failure (Stripe refused, 5xx after the
   client's retries, a time-out) marks that line ``failed`` and leaves the others alone;
   the job then raises so RQ retries it, and ``/pay`` again retries the failed lines only.
 * without Stripe (manual mode): instructions stay ``pending`` until finance marks each
@@ -19,7 +21,9 @@ and its record is harmless: the rerun repeats the call with the same key and Str
 answers with the object it already made.
 
 ``reconcile_batch`` matches instructions to Stripe's objects (amount, currency,
-metadata, status) and lists the mismatches; a clean paid batch becomes ``reconciled``.
+metadata, status), lists the batch's Stripe objects that match no instruction, and
+stores the mismatches; a clean paid batch becomes ``reconciled``. Stripe's webhooks
+(``stripe_events.py``) move lines between Stripe's answers.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import stripe
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
@@ -46,7 +51,14 @@ from .model import (
     PayoutAccount,
     Position,
 )
-from .services import BatchView, _positions, batch_summary, load_batch, position_data
+from .services import (
+    BatchView,
+    _positions,
+    batch_summary,
+    current_settings,
+    load_batch,
+    position_data,
+)
 
 log = logging.getLogger(__name__)
 UNSETTLED = (
@@ -111,9 +123,20 @@ def _write_instructions(session, batch, method: str) -> None:
             select(PaymentInstruction.tenant_id).where(PaymentInstruction.batch_id == batch.id)
         )
     )
+    platform_collection = current_settings(session).collection
+    chosen = dict(
+        session.execute(
+            select(PayoutAccount.tenant_id, PayoutAccount.collection).where(
+                PayoutAccount.collection.is_not(None)
+            )
+        ).all()
+    )
     for position in _positions(session, batch.id):
         if position.net == 0 or position.tenant_id in existing:
             continue
+        collection = None
+        if position.net < 0 and method == "stripe":
+            collection = chosen.get(position.tenant_id, platform_collection)
         session.add(
             PaymentInstruction(
                 tenant_id=position.tenant_id,
@@ -124,6 +147,7 @@ def _write_instructions(session, batch, method: str) -> None:
                 amount=abs(position.net),
                 currency=position.currency,
                 method=method,
+                collection=collection,
                 status=InstructionStatus.PENDING.value,
                 idempotency_key=stripe_money.idempotency_key(batch.id, position.tenant_id),
             )
@@ -163,7 +187,14 @@ def send_payments(batch_id: str) -> dict:
         if client is None:
             failed += 1
             continue
-        outcome = stripe_money.send(client, instruction, accounts.get(instruction.tenant_id))
+        outcome = stripe_money.send(
+            client,
+            instruction,
+            accounts.get(instruction.tenant_id),
+            on_object=lambda object_id, status, line=instruction.id: _record_object(
+                line, object_id, status
+            ),
+        )
         _record(instruction.id, outcome)
         failed += outcome.status == InstructionStatus.FAILED.value
     status = _settle_batch(batch_id)
@@ -183,7 +214,10 @@ def _record(instruction_id: str, outcome: stripe_money.Outcome) -> None:
                 return
             instruction.status = outcome.status
             instruction.stripe_object_id = outcome.stripe_object_id or instruction.stripe_object_id
+            instruction.stripe_status = outcome.stripe_status or instruction.stripe_status
             instruction.last_error = outcome.error
+            if outcome.refused:
+                instruction.refusals += 1
             if outcome.status == InstructionStatus.PAID.value:
                 instruction.paid_at = clock.now()
             uow.commit()
@@ -191,6 +225,20 @@ def _record(instruction_id: str, outcome: stripe_money.Outcome) -> None:
     run_in_transaction(attempt)
     if outcome.error:
         log.warning("settlement instruction %s failed: %s", instruction_id, outcome.error)
+
+
+def _record_object(instruction_id: str, object_id: str, stripe_status: str) -> None:
+    """Remember an object made half-way (an invoice), so a rerun carries on with it."""
+
+    def attempt() -> None:
+        with unit_of_work(platform=True) as uow:
+            instruction = uow.session.get(PaymentInstruction, instruction_id, with_for_update=True)
+            if instruction.status != InstructionStatus.PAID.value:
+                instruction.stripe_object_id = object_id
+                instruction.stripe_status = stripe_status
+            uow.commit()
+
+    run_in_transaction(attempt)
 
 
 def _settle_batch(batch_id: str) -> str:
@@ -278,8 +326,11 @@ def list_instructions(batch_id: str) -> list[PaymentInstruction]:
 
 
 def reconcile_batch(batch_id: str) -> BatchView:
-    """Match every instruction to what Stripe holds (manual lines: to their reference);
-    store the result on the batch; paid with no mismatch -> reconciled.
+    """Match every instruction to what Stripe holds (manual lines: to their reference),
+    list the batch's Stripe objects that match no instruction, store the result on the
+    batch (``reconciliation``); paid with no mismatch -> reconciled. (What Stripe's
+    webhooks noted is on the batch's ``stripe_notices``; the unknown objects among it are
+    found again here, by listing what Stripe holds for the batch.)
 
     Raises NotFound; Conflict (``invalid_state``) unless the batch is paid or reconciled.
     """
@@ -296,12 +347,24 @@ def reconcile_batch(batch_id: str) -> BatchView:
             p.tenant_id: p.net
             for p in uow.session.scalars(select(Position).where(Position.batch_id == batch_id))
         }
-    mismatches = _mismatches(batch_id, instructions, nets)
+        customers = {
+            a.tenant_id: a.stripe_customer_id
+            for a in uow.session.scalars(
+                select(PayoutAccount).where(
+                    PayoutAccount.tenant_id.in_({i.tenant_id for i in instructions})
+                )
+            )
+            if a.stripe_customer_id
+        }
+    notes: list[str] = []
+    mismatches = _mismatches(batch_id, instructions, nets, customers, notes)
     result = {
         "checked_at": clock.iso(clock.now()),
         "instructions": len(instructions),
-        "matched": len(instructions) - len({m["instruction"] for m in mismatches}),
+        "matched": len(instructions)
+        - len({m["instruction"] for m in mismatches if m["instruction"]}),
         "mismatches": mismatches,
+        "notes": notes,
     }
 
     def attempt() -> BatchView:
@@ -318,14 +381,25 @@ def reconcile_batch(batch_id: str) -> BatchView:
     return run_in_transaction(attempt)
 
 
-def _mismatches(batch_id: str, instructions: list, nets: dict[str, int]) -> list[dict[str, Any]]:
+def _mismatches(
+    batch_id: str,
+    instructions: list,
+    nets: dict[str, int],
+    customers: dict[str, str],
+    notes: list[str],
+) -> list[dict[str, Any]]:
+    """Each mismatch: ``kind`` (``net``, ``reference``, ``unchecked``, ``missing``,
+    ``amount``, ``metadata``, ``status``, ``unknown``), the instruction and tenant (None
+    for an unknown object), the Stripe object and a sentence."""
     problems: list[dict[str, Any]] = []
 
-    def problem(instruction, text: str) -> None:
+    def problem(kind: str, instruction, text: str, stripe_object: str | None = None, tenant=None):
         problems.append(
             {
+                "kind": kind,
                 "instruction": instruction.id if instruction else None,
-                "tenant": instruction.tenant_id if instruction else None,
+                "tenant": instruction.tenant_id if instruction else tenant,
+                "stripe_object": stripe_object,
                 "problem": text,
             }
         )
@@ -334,45 +408,75 @@ def _mismatches(batch_id: str, instructions: list, nets: dict[str, int]) -> list
         expected = nets.get(instruction.tenant_id, 0)
         signed = instruction.amount if instruction.direction == "payout" else -instruction.amount
         if signed != expected:
-            problem(instruction, f"instruction {signed} differs from the net position {expected}")
-    client = stripe_client()
-    stripe_lines = [i for i in instructions if i.method == "stripe"]
+            problem(
+                "net", instruction, f"instruction {signed} differs from the net position {expected}"
+            )
     for instruction in instructions:
         if instruction.method == "manual" and not instruction.reference:
-            problem(instruction, "marked paid without a reference")
+            problem("reference", instruction, "marked paid without a reference")
+    stripe_lines = [i for i in instructions if i.method == "stripe"]
     if not stripe_lines:
         return problems
+    client = stripe_client()
     if client is None:
         for instruction in stripe_lines:
-            problem(instruction, "Stripe is not configured: cannot check this line")
+            problem("unchecked", instruction, "Stripe is not configured: cannot check this line")
         return problems
     known = set()
     for instruction in stripe_lines:
         seen = stripe_money.retrieve(client, instruction)
         if seen is None:
-            problem(instruction, f"Stripe has no object {instruction.stripe_object_id}")
+            problem(
+                "missing",
+                instruction,
+                f"Stripe has no object {instruction.stripe_object_id}",
+                instruction.stripe_object_id,
+            )
             continue
         known.add(seen.id)
         if seen.amount != instruction.amount or seen.currency != instruction.currency:
             problem(
+                "amount",
                 instruction,
                 f"Stripe {seen.id} moved {seen.amount} {seen.currency}, "
                 f"instruction says {instruction.amount} {instruction.currency}",
+                seen.id,
             )
         if seen.metadata.get("jifen_instruction") not in (None, instruction.id):
-            problem(instruction, f"Stripe {seen.id} belongs to another instruction")
-        if seen.status != "paid":
-            problem(instruction, f"Stripe {seen.id} is {seen.status}")
-    if any(i.direction == "payout" for i in stripe_lines):
-        for seen in stripe_money.transfers_in_group(client, batch_id):
-            if seen.id not in known:
-                problems.append(
-                    {
-                        "instruction": None,
-                        "tenant": seen.metadata.get("jifen_tenant"),
-                        "problem": f"Stripe transfer {seen.id} matches no instruction",
-                    }
-                )
+            problem(
+                "metadata", instruction, f"Stripe {seen.id} belongs to another instruction", seen.id
+            )
+        if seen.status != InstructionStatus.PAID.value:
+            problem("status", instruction, f"Stripe {seen.id} is {seen.status}", seen.id)
+    found: list[stripe_money.Seen] = []
+    if any(i.direction == Direction.PAYOUT.value for i in stripe_lines):
+        found += stripe_money.transfers_in_group(client, batch_id)
+    for customer in sorted(
+        {customers[i.tenant_id] for i in stripe_lines if i.tenant_id in customers}
+        if any(i.direction == Direction.COLLECTION.value for i in stripe_lines)
+        else set()
+    ):
+        try:
+            found += stripe_money.collections_of(client, batch_id, customer)
+        except stripe.InvalidRequestError as error:
+            notes.append(f"Stripe cannot list {customer}'s payments and invoices: {error}")
+    lines = {i.id for i in instructions}
+    for seen in found:
+        if seen.id in known:
+            continue
+        if seen.status != InstructionStatus.PAID.value:
+            # a declined, cancelled, voided or reversed attempt, superseded by the line's
+            # current object
+            if seen.metadata.get("jifen_instruction") in lines:
+                continue
+        problem(
+            "unknown",
+            None,
+            f"Stripe {seen.kind} {seen.id} ({seen.amount} {seen.currency}, {seen.status}) "
+            "matches no instruction",
+            seen.id,
+            tenant=seen.metadata.get("jifen_tenant"),
+        )
     return problems
 
 
@@ -381,8 +485,13 @@ def _mismatches(batch_id: str, instructions: list, nets: dict[str, int]) -> list
 
 def put_account(tenant_id: str, changes: dict[str, str | None]) -> PayoutAccount:
     """Set the tenant's Stripe Connect account, customer and payment method (fields left
-    out keep their value). With Stripe configured the Connect account must exist there.
-    Raises Unprocessable (``unknown_stripe_account``)."""
+    out keep their value). With Stripe configured the Connect account must exist there,
+    the customer must be the tenant's (billing makes each tenant's customer with
+    ``jifen_tenant_id`` in its metadata) and the payment method attached to it: settlement
+    charges that customer's payment method, so no tenant can point collection at another
+    tenant's customer or card. Without Stripe neither can be set, as nothing could check
+    them. Raises Unprocessable (``unknown_stripe_account``, ``stripe_customer_mismatch``,
+    ``stripe_payment_method_mismatch``, ``stripe_not_configured``)."""
     account_id = changes.get("stripe_account_id")
     client = stripe_client()
     if account_id and client is not None and not stripe_money.account_exists(client, account_id):
@@ -391,6 +500,7 @@ def put_account(tenant_id: str, changes: dict[str, str | None]) -> PayoutAccount
             code="unknown_stripe_account",
             param="stripe_account_id",
         )
+    changes = {**changes, **_checked_payer(tenant_id, changes, client)}
 
     def attempt() -> PayoutAccount:
         with unit_of_work(tenant_id=tenant_id) as uow:
@@ -405,6 +515,43 @@ def put_account(tenant_id: str, changes: dict[str, str | None]) -> PayoutAccount
             return row
 
     return run_in_transaction(attempt)
+
+
+PAYER_FIELDS = ("stripe_customer_id", "stripe_payment_method_id")
+
+
+def _checked_payer(tenant_id: str, changes: dict, client) -> dict[str, str | None]:
+    """The customer and payment method the account will hold once ``changes`` apply,
+    checked against Stripe as one pair ({} when ``changes`` touch neither)."""
+    if not any(name in changes for name in PAYER_FIELDS):
+        return {}
+    sent = [name for name in PAYER_FIELDS if changes.get(name)]
+    if sent and client is None:
+        raise Unprocessable(
+            "Stripe is not configured: there is no customer or payment method to save.",
+            code="stripe_not_configured",
+            param=sent[0],
+        )
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        row = uow.session.scalar(select(PayoutAccount))
+        pair = {name: changes.get(name, getattr(row, name, None)) for name in PAYER_FIELDS}
+    customer, method = pair["stripe_customer_id"], pair["stripe_payment_method_id"]
+    if client is None:
+        return pair
+    if customer and not stripe_money.customer_of_tenant(client, customer, tenant_id):
+        raise Unprocessable(
+            f"{customer} is not this tenant's Stripe customer; use the customer billing "
+            "made for it.",
+            code="stripe_customer_mismatch",
+            param="stripe_customer_id",
+        )
+    if method and not (customer and stripe_money.attached_to(client, method, customer)):
+        raise Unprocessable(
+            f"{method} is not a payment method attached to the account's Stripe customer.",
+            code="stripe_payment_method_mismatch",
+            param="stripe_payment_method_id",
+        )
+    return pair
 
 
 def get_account(tenant_id: str) -> PayoutAccount:

@@ -30,12 +30,18 @@ class SettlementSettingsInput(StrictSchema):
     spu_value = ma.fields.String(
         required=True, metadata={"example": "1", "description": "minor units per SPU"}
     )
+    collection = ma.fields.String(
+        load_default=None,
+        validate=validate.OneOf(["payment_intent", "invoice"]),
+        metadata={"description": "how Stripe collects from net payers; omitted: unchanged"},
+    )
 
 
 class SettlementSettingsSchema(ma.Schema):
     object = ma.fields.Constant("settlement_settings")
     currency = ma.fields.String()
     spu_value = ma.fields.Function(lambda s: spu_value_text(s.spu_value_micro))
+    collection = ma.fields.String()
     version = ma.fields.Integer()
 
     class Meta:
@@ -82,6 +88,7 @@ class SettlementBatchSchema(ObjectSchema):
     paid_at = Timestamp(allow_none=True)
     reconciled_at = Timestamp(allow_none=True)
     reconciliation = ma.fields.Dict(allow_none=True)
+    stripe_notices = ma.fields.List(ma.fields.Dict(), allow_none=True)
 
     @ma.pre_dump
     def flatten(self, view: Any, **kwargs: Any) -> dict:
@@ -142,10 +149,15 @@ class PaymentInstructionSchema(ObjectSchema):
     amount = ma.fields.Integer()
     currency = ma.fields.String()
     method = ma.fields.String()
+    collection = ma.fields.String(allow_none=True)
     status = ma.fields.String()
     idempotency_key = ma.fields.String()
     stripe_object_id = ma.fields.String(allow_none=True)
+    stripe_status = ma.fields.String(allow_none=True)
+    payout_status = ma.fields.String(allow_none=True)
+    stripe_payout_id = ma.fields.String(allow_none=True)
     attempts = ma.fields.Integer()
+    refusals = ma.fields.Integer()
     last_error = ma.fields.String(allow_none=True)
     reference = ma.fields.String(allow_none=True)
     paid_at = Timestamp(allow_none=True)
@@ -159,6 +171,11 @@ class SettlementAccountInput(StrictSchema):
     stripe_account_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
     stripe_customer_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
     stripe_payment_method_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
+    collection = ma.fields.String(
+        allow_none=True,
+        validate=validate.OneOf(["payment_intent", "invoice"]),
+        metadata={"description": "how this tenant pays as a net payer; null: the platform's"},
+    )
 
 
 class SettlementAccountSchema(ObjectSchema):
@@ -166,6 +183,7 @@ class SettlementAccountSchema(ObjectSchema):
     stripe_account_id = ma.fields.String(allow_none=True)
     stripe_customer_id = ma.fields.String(allow_none=True)
     stripe_payment_method_id = ma.fields.String(allow_none=True)
+    collection = ma.fields.String(allow_none=True)
 
 
 class SettlementReportArgs(StrictSchema):

@@ -48,7 +48,7 @@ from jifen.platform.http import cursor_page
 from jifen.platform.webhooks.events import emit
 
 from . import netting
-from .model import BatchStatus, Position, SettlementBatch, SettlementSettings
+from .model import BatchStatus, Collection, Position, SettlementBatch, SettlementSettings
 
 CUTOFF_ZONE = ZoneInfo("Asia/Shanghai")
 CUTOFF_TIME = time(0, 0)  # daily, local to CUTOFF_ZONE
@@ -62,6 +62,7 @@ class Settings:
     currency: str
     spu_value_micro: int  # millionths of a minor unit per SPU
     version: int = 0
+    collection: str = Collection.PAYMENT_INTENT.value  # how Stripe collects from net payers
 
 
 DEFAULT_SETTINGS = Settings(currency="CNY", spu_value_micro=1_000_000)  # 1 SPU = 0.01 CNY
@@ -74,7 +75,7 @@ def current_settings(session: Session) -> Settings:
     row = session.scalar(select(SettlementSettings).order_by(SettlementSettings.version.desc()))
     if row is None:
         return DEFAULT_SETTINGS
-    return Settings(row.currency, row.spu_value_micro, row.version)
+    return Settings(row.currency, row.spu_value_micro, row.version, row.collection)
 
 
 def get_settings() -> Settings:
@@ -97,25 +98,33 @@ def parse_spu_value(value: str) -> int:
     return int(micro)
 
 
-def put_settings(caller_id: str, *, currency: str, spu_value: str) -> Settings:
-    """A new version of the settings; batches already closed keep the values they froze.
-    Raises Unprocessable for a bad currency or value."""
+def put_settings(
+    caller_id: str, *, currency: str, spu_value: str, collection: str | None = None
+) -> Settings:
+    """A new version of the settings; batches already closed keep the values they froze,
+    instructions already written keep their collection. ``collection`` None keeps the
+    current one. Raises Unprocessable for a bad currency, value or collection."""
     if len(currency) != 3 or not currency.isalpha():
         raise Unprocessable("currency must be a three-letter ISO 4217 code.", param="currency")
     value = parse_spu_value(spu_value)
+    if collection is not None and collection not in set(Collection):
+        raise Unprocessable("collection must be payment_intent or invoice.", param="collection")
 
     def attempt() -> Settings:
         with unit_of_work(platform=True) as uow:
-            version = current_settings(uow.session).version + 1
+            current = current_settings(uow.session)
+            version = current.version + 1
+            chosen = collection or current.collection
             uow.session.add(
                 SettlementSettings(
                     version=version,
                     currency=currency.upper(),
                     spu_value_micro=value,
+                    collection=chosen,
                     created_by=caller_id,
                 )
             )
-            settings = Settings(currency.upper(), value, version)
+            settings = Settings(currency.upper(), value, version, chosen)
             uow.commit(settings)
             return settings
 

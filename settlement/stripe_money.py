@@ -1,21 +1,38 @@
-"""Settlement's calls to Stripe: Connect transfers to net receivers, PaymentIntents on a
-saved payment method for net payers, and the reads reconciliation needs.
+"""Settlement's calls to Stripe: Connect transfers to net receivers; for net payers a
+PaymentIntent on the saved payment method or an invoice; and the reads reconciliation
+needs.
 
 The client comes from ``platform.billing.stripe_gateway.client_for`` (the configured key
 and ``JIFEN_STRIPE_API_BASE``; it retries network errors and 5xx answers itself, with the
-same idempotency key). Every call that moves money carries the instruction's
-deterministic key ``jifen-settlement-<batch>-<tenant>``, so a retried job, a rerun after
-a crash, or the client's own retry can never move the money twice. Callers hold no
-database transaction open across these calls.
+same idempotency key). Every call that moves money carries a deterministic key derived
+from the instruction's ``jifen-settlement-<batch>-<tenant>`` (``attempt_key``), so a
+retried job, a rerun after a crash, or the client's own retry can never move the money
+twice. Only when Stripe refused a line outright (a declined card, a missing account:
+nothing moved, and Stripe keeps that refusal under the key) does the next attempt use the
+next key, ``...-r<refusals>``; before it does, the refused object is closed so that it
+can never move the money as well (a PaymentIntent is cancelled, an uncollectible invoice
+voided), and if it did move it after all, it is the line's answer. Every object carries
+``jifen_batch``, ``jifen_tenant`` and ``jifen_instruction`` metadata, which webhooks and
+reconciliation match on. Callers hold no database transaction open across these calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import stripe
 
-from .model import Direction, InstructionStatus, PaymentInstruction, PayoutAccount
+from .model import Collection, Direction, InstructionStatus, PaymentInstruction, PayoutAccount
+
+INVOICE_DAYS_UNTIL_DUE = 7  # a sent invoice (no saved payment method) is due in a week
+DEAD_INVOICE = ("void", "uncollectible")  # nothing more to collect on it: invoice anew
+CANCELABLE = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "requires_capture",
+)
 
 
 @dataclass(frozen=True)
@@ -23,13 +40,23 @@ class Outcome:
     status: str  # an InstructionStatus value
     stripe_object_id: str | None = None
     error: str | None = None
+    stripe_status: str | None = None
+    refused: bool = False  # Stripe said no and moved nothing: the next try uses a new key
 
 
 def idempotency_key(batch_id: str, tenant_id: str) -> str:
     return f"jifen-settlement-{batch_id}-{tenant_id}"
 
 
-def _metadata(instruction: PaymentInstruction) -> dict[str, str]:
+def attempt_key(instruction: PaymentInstruction, step: str | None = None) -> str:
+    """The key of this attempt's call (``step``: one of an invoice's several calls)."""
+    key = instruction.idempotency_key
+    if instruction.refusals:
+        key += f"-r{instruction.refusals}"
+    return f"{key}-{step}" if step else key
+
+
+def metadata(instruction: PaymentInstruction) -> dict[str, str]:
     return {
         "jifen_batch": instruction.batch_id,
         "jifen_tenant": instruction.tenant_id,
@@ -37,54 +64,276 @@ def _metadata(instruction: PaymentInstruction) -> dict[str, str]:
     }
 
 
+def description(instruction: PaymentInstruction) -> str:
+    return f"Jifen settlement {instruction.batch_id}: net amount owed by {instruction.tenant_id}"
+
+
+def _options(key: str) -> dict:
+    return {"idempotency_key": key}
+
+
+def _refused(error: stripe.StripeError) -> bool:
+    """Stripe answered and nothing moved: a declined card, a bad or missing account.
+    Not an idempotency conflict (an earlier call under the key may have succeeded), not
+    an authentication or rate-limit answer (given before the key is looked at)."""
+    if isinstance(error, stripe.CardError):
+        return True
+    return isinstance(error, stripe.InvalidRequestError) and error.http_status in (400, 404)
+
+
+def _failure(error: stripe.StripeError, object_id: str | None = None) -> Outcome:
+    message = f"{type(error).__name__}: {error.user_message or error}"[:500]
+    found = getattr(error, "error", None)
+    intent = getattr(found, "payment_intent", None) if found is not None else None
+    stripe_status = None
+    if object_id is None and intent is not None:
+        object_id = intent.get("id") if isinstance(intent, dict) else getattr(intent, "id", None)
+        stripe_status = (
+            intent.get("status") if isinstance(intent, dict) else getattr(intent, "status", None)
+        )
+    return Outcome(
+        InstructionStatus.FAILED.value,
+        object_id,
+        error=message,
+        stripe_status=stripe_status,
+        refused=_refused(error),
+    )
+
+
 def send(
-    client: stripe.StripeClient, instruction: PaymentInstruction, account: PayoutAccount | None
+    client: stripe.StripeClient,
+    instruction: PaymentInstruction,
+    account: PayoutAccount | None,
+    on_object: Callable[[str, str], None] | None = None,
 ) -> Outcome:
     """Move one instruction's money. Never raises for Stripe's answers: a refusal or an
-    outage comes back as a ``failed`` outcome with the reason, to be retried later."""
-    options = {"idempotency_key": instruction.idempotency_key}
+    outage comes back as a ``failed`` outcome with the reason, to be retried later.
+    ``on_object(id, status)`` is told about an object made half-way (an invoice before it
+    is finalized and paid), so a rerun continues with it."""
     try:
         if instruction.direction == Direction.PAYOUT.value:
-            if account is None or not account.stripe_account_id:
-                return Outcome(InstructionStatus.FAILED.value, error="no Stripe Connect account")
-            transfer = client.v1.transfers.create(
+            return _transfer(client, instruction, account)
+        if instruction.collection == Collection.INVOICE.value:
+            return _invoice(client, instruction, account, on_object or (lambda *_: None))
+        return _payment_intent(client, instruction, account)
+    except stripe.StripeError as error:
+        object_id = instruction.stripe_object_id
+        keep = object_id if object_id and object_id.startswith("in_") else None
+        return _failure(error, keep)
+
+
+def _transfer(client, instruction, account) -> Outcome:
+    if account is None or not account.stripe_account_id:
+        return Outcome(InstructionStatus.FAILED.value, error="no Stripe Connect account")
+    transfer = client.v1.transfers.create(
+        params={
+            "amount": instruction.amount,
+            "currency": instruction.currency.lower(),
+            "destination": account.stripe_account_id,
+            "transfer_group": instruction.batch_id,
+            "metadata": metadata(instruction),
+        },
+        options=_options(attempt_key(instruction)),
+    )
+    reversed_ = bool(getattr(transfer, "reversed", False))
+    if reversed_:
+        return Outcome(
+            InstructionStatus.FAILED.value,
+            transfer.id,
+            error=f"Stripe transfer {transfer.id} was reversed",
+            stripe_status="reversed",
+            refused=True,
+        )
+    return Outcome(InstructionStatus.PAID.value, transfer.id, stripe_status="paid")
+
+
+def _payment_intent(client, instruction, account) -> Outcome:
+    if account is None or not (account.stripe_customer_id and account.stripe_payment_method_id):
+        return Outcome(InstructionStatus.FAILED.value, error="no saved payment method")
+    earlier = _close_earlier_intent(client, instruction)
+    if earlier is not None:
+        return earlier
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": instruction.amount,
+            "currency": instruction.currency.lower(),
+            "customer": account.stripe_customer_id,
+            "payment_method": account.stripe_payment_method_id,
+            "confirm": True,
+            "off_session": True,
+            "metadata": metadata(instruction),
+        },
+        options=_options(attempt_key(instruction)),
+    )
+    status = intent_status(intent.status)
+    error = None
+    if status == InstructionStatus.FAILED.value:
+        error = f"Stripe PaymentIntent {intent.id} is {intent.status}"
+    return Outcome(
+        status,
+        intent.id,
+        error=error,
+        stripe_status=intent.status,
+        refused=status == InstructionStatus.FAILED.value,
+    )
+
+
+def _close_earlier_intent(client, instruction) -> Outcome | None:
+    """Before a new key charges again, cancel the line's refused PaymentIntent, which
+    could otherwise still be completed (another payment method, a finished 3-D Secure
+    check) and collect the money twice. None: go on and charge; else the line's outcome
+    (the earlier intent succeeded or is processing after all, or could not be cancelled).
+    """
+    earlier = instruction.stripe_object_id
+    if not (instruction.refusals and earlier and earlier.startswith("pi_")):
+        return None
+    intent = _retrieve_or_none(client.v1.payment_intents.retrieve, earlier)
+    if intent is None or intent.status == "canceled":
+        return None
+    if intent.status in CANCELABLE:
+        try:
+            intent = client.v1.payment_intents.cancel(
+                earlier, options=_options(f"{instruction.idempotency_key}-cancel-{earlier}")
+            )
+        except stripe.InvalidRequestError:
+            intent = client.v1.payment_intents.retrieve(earlier)  # it moved on meanwhile
+        if intent.status == "canceled":
+            return None
+    status = intent_status(intent.status)
+    error = None
+    if status == InstructionStatus.FAILED.value:
+        error = f"Stripe PaymentIntent {intent.id} is {intent.status} and could not be cancelled"
+    return Outcome(status, intent.id, error=error, stripe_status=intent.status)
+
+
+def _retire_invoice(client, instruction) -> Outcome | None:
+    """The line's invoice was voided or marked uncollectible (and ``refusals`` counted it,
+    so the next invoice is made under a new key). An uncollectible invoice can still be
+    paid, so it is voided first. None: invoice anew; else the line's outcome (the payer
+    paid the old invoice after all, or it could not be voided)."""
+    old = _retrieve_or_none(client.v1.invoices.retrieve, instruction.stripe_object_id)
+    if old is None or old.status == "void":
+        return None
+    if old.status == "uncollectible":
+        try:
+            old = client.v1.invoices.void_invoice(
+                old.id, options=_options(f"{instruction.idempotency_key}-void-{old.id}")
+            )
+        except stripe.InvalidRequestError:
+            old = client.v1.invoices.retrieve(old.id)  # paid meanwhile
+        if old.status == "void":
+            return None
+    status = invoice_status(old.status)
+    error = None
+    if status == InstructionStatus.FAILED.value:
+        error = f"Stripe invoice {old.id} is {old.status} and could not be voided"
+    return Outcome(status, old.id, error=error, stripe_status=old.status)
+
+
+def _invoice(client, instruction, account, on_object) -> Outcome:
+    """Create (once per key) an invoice for the net amount, finalize it, then pay it from
+    the default payment method, or send it to the payer when there is none. A voided or
+    uncollectible invoice is refused: the next attempt invoices anew under the next key."""
+    if account is None or not account.stripe_customer_id:
+        return Outcome(InstructionStatus.FAILED.value, error="no Stripe customer")
+    invoice = None
+    if instruction.stripe_object_id and instruction.stripe_object_id.startswith("in_"):
+        if instruction.stripe_status in DEAD_INVOICE:
+            retired = _retire_invoice(client, instruction)
+            if retired is not None:
+                return retired
+        else:
+            invoice = _retrieve_or_none(client.v1.invoices.retrieve, instruction.stripe_object_id)
+    if invoice is None:
+        automatic = bool(account.stripe_payment_method_id)
+        params = {
+            "customer": account.stripe_customer_id,
+            "currency": instruction.currency.lower(),
+            "collection_method": "charge_automatically" if automatic else "send_invoice",
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": description(instruction),
+            "metadata": metadata(instruction),
+        }
+        if automatic:
+            params["default_payment_method"] = account.stripe_payment_method_id
+        else:
+            params["days_until_due"] = INVOICE_DAYS_UNTIL_DUE
+        invoice = client.v1.invoices.create(
+            params=params, options=_options(attempt_key(instruction, "invoice"))
+        )
+        on_object(invoice.id, invoice.status)
+    if invoice.status == "draft":
+        if (invoice.total or 0) < instruction.amount:
+            client.v1.invoice_items.create(
                 params={
+                    "customer": account.stripe_customer_id,
+                    "invoice": invoice.id,
                     "amount": instruction.amount,
                     "currency": instruction.currency.lower(),
-                    "destination": account.stripe_account_id,
-                    "transfer_group": instruction.batch_id,
-                    "metadata": _metadata(instruction),
+                    "description": description(instruction),
+                    "metadata": metadata(instruction),
                 },
-                options=options,
+                options=_options(attempt_key(instruction, "item")),
             )
-            return Outcome(InstructionStatus.PAID.value, transfer.id)
-        if account is None or not (account.stripe_customer_id and account.stripe_payment_method_id):
-            return Outcome(InstructionStatus.FAILED.value, error="no saved payment method")
-        intent = client.v1.payment_intents.create(
-            params={
-                "amount": instruction.amount,
-                "currency": instruction.currency.lower(),
-                "customer": account.stripe_customer_id,
-                "payment_method": account.stripe_payment_method_id,
-                "confirm": True,
-                "off_session": True,
-                "description": f"Jifen settlement {instruction.batch_id}",
-                "metadata": _metadata(instruction),
-            },
-            options=options,
+        invoice = client.v1.invoices.finalize_invoice(
+            invoice.id,
+            params={"auto_advance": False},
+            options=_options(attempt_key(instruction, "finalize")),
         )
-        return Outcome(_intent_status(intent.status), intent.id)
-    except stripe.StripeError as error:
-        message = f"{type(error).__name__}: {error.user_message or error}"[:500]
-        return Outcome(InstructionStatus.FAILED.value, error=message)
+        on_object(invoice.id, invoice.status)
+    if invoice.status == "open":
+        try:
+            if invoice.collection_method == "charge_automatically":
+                invoice = client.v1.invoices.pay(
+                    invoice.id, options=_options(attempt_key(instruction, "pay"))
+                )
+            else:
+                invoice = client.v1.invoices.send_invoice(
+                    invoice.id, options=_options(attempt_key(instruction, "send"))
+                )
+        except stripe.StripeError as error:
+            failed = _failure(error, invoice.id)
+            return Outcome(
+                failed.status, invoice.id, failed.error, invoice.status, refused=failed.refused
+            )
+    status = invoice_status(invoice.status)
+    error = None
+    if status == InstructionStatus.FAILED.value:
+        error = f"Stripe invoice {invoice.id} is {invoice.status}"
+    return Outcome(
+        status,
+        invoice.id,
+        error=error,
+        stripe_status=invoice.status,
+        refused=invoice.status in DEAD_INVOICE,
+    )
 
 
-def _intent_status(status: str) -> str:
+def intent_status(status: str) -> str:
     if status == "succeeded":
         return InstructionStatus.PAID.value
     if status in ("processing", "requires_capture"):
         return InstructionStatus.PROCESSING.value
     return InstructionStatus.FAILED.value
+
+
+def invoice_status(status: str) -> str:
+    """An open invoice waits for its payer (or its next payment attempt)."""
+    if status == "paid":
+        return InstructionStatus.PAID.value
+    if status in ("open", "draft"):
+        return InstructionStatus.PROCESSING.value
+    return InstructionStatus.FAILED.value  # void, uncollectible
+
+
+def _retrieve_or_none(retrieve, object_id: str):
+    try:
+        return retrieve(object_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return None
+        raise
 
 
 @dataclass(frozen=True)
@@ -94,27 +343,49 @@ class Seen:
     id: str
     amount: int
     currency: str
-    status: str
+    status: str  # an InstructionStatus value, or "reversed" for a transfer
     metadata: dict
+    kind: str = "transfer"
+
+
+def _metadata_of(found) -> dict:
+    return found.metadata.to_dict() if getattr(found, "metadata", None) is not None else {}
 
 
 def retrieve(client: stripe.StripeClient, instruction: PaymentInstruction) -> Seen | None:
     """The Stripe object behind ``instruction``, or None if Stripe does not know it."""
-    if not instruction.stripe_object_id:
+    object_id = instruction.stripe_object_id
+    if not object_id:
         return None
-    try:
-        if instruction.direction == Direction.PAYOUT.value:
-            found = client.v1.transfers.retrieve(instruction.stripe_object_id)
-            status = "paid" if not getattr(found, "reversed", False) else "reversed"
-        else:
-            found = client.v1.payment_intents.retrieve(instruction.stripe_object_id)
-            status = _intent_status(found.status)
-    except stripe.InvalidRequestError as error:
-        if error.http_status == 404:
+    if instruction.direction == Direction.PAYOUT.value:
+        found = _retrieve_or_none(client.v1.transfers.retrieve, object_id)
+        if found is None:
             return None
-        raise
-    metadata = found.metadata.to_dict() if found.metadata is not None else {}
-    return Seen(found.id, found.amount, found.currency.upper(), status, metadata)
+        status = "reversed" if getattr(found, "reversed", False) else InstructionStatus.PAID.value
+        return Seen(found.id, found.amount, found.currency.upper(), status, _metadata_of(found))
+    if object_id.startswith("in_"):
+        found = _retrieve_or_none(client.v1.invoices.retrieve, object_id)
+        if found is None:
+            return None
+        return Seen(
+            found.id,
+            found.total,
+            found.currency.upper(),
+            invoice_status(found.status),
+            _metadata_of(found),
+            "invoice",
+        )
+    found = _retrieve_or_none(client.v1.payment_intents.retrieve, object_id)
+    if found is None:
+        return None
+    return Seen(
+        found.id,
+        found.amount,
+        found.currency.upper(),
+        intent_status(found.status),
+        _metadata_of(found),
+        "payment_intent",
+    )
 
 
 def transfers_in_group(client: stripe.StripeClient, batch_id: str) -> list[Seen]:
@@ -125,11 +396,64 @@ def transfers_in_group(client: stripe.StripeClient, batch_id: str) -> list[Seen]
             t.id,
             t.amount,
             t.currency.upper(),
-            "paid",
-            t.metadata.to_dict() if t.metadata is not None else {},
+            "reversed" if getattr(t, "reversed", False) else InstructionStatus.PAID.value,
+            _metadata_of(t),
         )
         for t in found.auto_paging_iter()
     ]
+
+
+def collections_of(client: stripe.StripeClient, batch_id: str, customer: str) -> list[Seen]:
+    """The customer's PaymentIntents and invoices that name ``batch_id`` in their
+    metadata. Raises stripe.InvalidRequestError where Stripe cannot list by customer."""
+    seen: list[Seen] = []
+    params = {"customer": customer, "limit": 100}
+    for intent in client.v1.payment_intents.list(params=params).auto_paging_iter():
+        if _metadata_of(intent).get("jifen_batch") == batch_id:
+            seen.append(
+                Seen(
+                    intent.id,
+                    intent.amount,
+                    intent.currency.upper(),
+                    intent_status(intent.status),
+                    _metadata_of(intent),
+                    "payment_intent",
+                )
+            )
+    for invoice in client.v1.invoices.list(params=params).auto_paging_iter():
+        if _metadata_of(invoice).get("jifen_batch") == batch_id:
+            seen.append(
+                Seen(
+                    invoice.id,
+                    invoice.total,
+                    invoice.currency.upper(),
+                    invoice_status(invoice.status),
+                    _metadata_of(invoice),
+                    "invoice",
+                )
+            )
+    return seen
+
+
+def customer_of_tenant(client: stripe.StripeClient, customer_id: str, tenant_id: str) -> bool:
+    """Stripe has the customer and it is the tenant's: billing makes every tenant's
+    customer with ``jifen_tenant_id`` in its metadata (``stripe_gateway.create_customer``),
+    and tenants cannot make customers on the platform's account themselves."""
+    found = _retrieve_or_none(client.v1.customers.retrieve, customer_id)
+    if found is None or getattr(found, "deleted", False):
+        return False
+    return _metadata_of(found).get("jifen_tenant_id") == tenant_id
+
+
+def attached_to(client: stripe.StripeClient, payment_method_id: str, customer_id: str) -> bool:
+    """Stripe has the payment method and it is attached to the customer."""
+    found = _retrieve_or_none(client.v1.payment_methods.retrieve, payment_method_id)
+    if found is None:
+        return False
+    customer = getattr(found, "customer", None)
+    return (customer if isinstance(customer, str) else getattr(customer, "id", None)) == (
+        customer_id
+    )
 
 
 def account_exists(client: stripe.StripeClient, account_id: str) -> bool:

@@ -9,6 +9,7 @@ Without ``STRIPE_API_KEY`` (manual mode) nothing is enqueued and nothing calls S
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from .limits import PlanLimit, account_of
 from .model import BillingAccount, StripeEvent, UsageReport
 from .plans import CURRENCY, DEFAULT_PLAN, Plan, get_plan
 from .states import BillingState, Occurrence, Status, after_plan_change, apply_occurrence, end_grace
-from .stripe_webhooks import parse_event, verify_signature
+from .stripe_webhooks import event_handlers, parse_event, verify_signature
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +226,10 @@ def _record(
 
 
 def handle_stripe_webhook(payload: bytes, signature_header: str | None) -> dict:
-    """Verify, deduplicate and apply one Stripe event. Raises BadRequest when webhooks
-    are not configured, InvalidSignature for a forged, altered or stale delivery."""
+    """Verify, deduplicate and apply one Stripe event (to another area's objects when a
+    registered handler takes it, else to billing accounts). Raises BadRequest when
+    webhooks are not configured, InvalidSignature for a forged, altered or stale
+    delivery."""
     config = settings()
     if not config.stripe_webhook_secret:
         raise BadRequest(
@@ -240,21 +243,25 @@ def handle_stripe_webhook(payload: bytes, signature_header: str | None) -> dict:
         session = uow.session
         if session.get(StripeEvent, notice.id) is not None:
             return {"received": True, "event": notice.id, "outcome": "duplicate"}
-        account = None
-        if notice.occurrence is not None and notice.customer is not None:
-            account = session.scalar(
-                select(BillingAccount)
-                .where(BillingAccount.stripe_customer_id == notice.customer)
-                .with_for_update()
-            )
-        outcome = _apply_notice(account, notice, grace)
+        handled = None
+        for handler in event_handlers():
+            handled = handler(uow, json.loads(payload))
+            if handled is not None:
+                break
+        if handled is not None:
+            outcome, tenant_id = handled.outcome, handled.tenant_id
+        else:
+            account = None
+            if notice.occurrence is not None and notice.customer is not None:
+                account = session.scalar(
+                    select(BillingAccount)
+                    .where(BillingAccount.stripe_customer_id == notice.customer)
+                    .with_for_update()
+                )
+            outcome = _apply_notice(account, notice, grace)
+            tenant_id = account.tenant_id if account else None
         session.add(
-            StripeEvent(
-                id=notice.id,
-                type=notice.type,
-                tenant_id=account.tenant_id if account else None,
-                outcome=outcome,
-            )
+            StripeEvent(id=notice.id, type=notice.type, tenant_id=tenant_id, outcome=outcome)
         )
         try:
             uow.commit()

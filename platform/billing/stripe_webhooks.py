@@ -6,16 +6,23 @@ while a secret is being rolled). We verify over the raw request body, never over
 re-serialized JSON, compare in constant time, and refuse timestamps further than the
 tolerance from our clock, so a captured delivery cannot be replayed later.
 
-Both functions here are pure; ``services.handle_stripe_webhook`` does the rest.
+The verify and parse functions here are pure; ``services.handle_stripe_webhook`` does
+the rest. Other areas take the events about their own Stripe objects (settlement:
+transfers, payouts, its PaymentIntents and invoices) through ``event_handler``: each
+handler sees every verified, not yet seen event inside the unit of work that records it,
+and returns ``Handled`` for an event it took (billing then leaves it alone) or None.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from jifen.platform.errors import BadRequest
 
@@ -31,6 +38,33 @@ OCCURRENCES = {
     "invoice.payment_failed": Occurrence.PAYMENT_FAILED,
     "customer.subscription.deleted": Occurrence.SUBSCRIPTION_DELETED,
 }
+
+
+# Modules that register event handlers; imported lazily so that ``platform`` never
+# imports the areas that depend on it.
+EVENT_HANDLER_MODULES = ["jifen.settlement.stripe_events"]
+
+
+@dataclass(frozen=True)
+class Handled:
+    outcome: str  # stored with the event id (at most 32 characters)
+    tenant_id: str | None = None
+
+
+EventHandler = Callable[[Any, dict], Handled | None]  # (unit of work, the event)
+_handlers: list[EventHandler] = []
+
+
+def event_handler(fn: EventHandler) -> EventHandler:
+    if fn not in _handlers:
+        _handlers.append(fn)
+    return fn
+
+
+def event_handlers() -> list[EventHandler]:
+    for module in EVENT_HANDLER_MODULES:
+        importlib.import_module(module)
+    return list(_handlers)
 
 
 class InvalidSignature(BadRequest):

@@ -5,6 +5,11 @@ other approves), settings switches, and a small Stripe-compatible server for Con
 Batches are platform-wide and the test database is shared, so every batch also holds
 other tests' clearing records: tests assert on the positions of their own new tenants,
 and on totals that must hold whatever else is in the batch.
+
+Stripe: ``stripe_on`` points the app at the suite's own Stripe-compatible server
+(``fake_stripe.py``: Connect, invoices, faults), ``localstripe_on`` at localstripe run as a
+process (``tests/stripe_servers.py``: customers, payment methods, payment intents). Both
+switch on Stripe webhooks with ``stripe_servers.WEBHOOK_SECRET``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,16 @@ import pytest
 sys.path.append(str(Path(__file__).parent))
 
 from fake_stripe import FakeStripe  # noqa: E402
-from settlement_support import FEES, Operator, Settlement, audit_problems  # noqa: E402
+from settlement_support import (  # noqa: E402
+    FEES,
+    Operator,
+    Settlement,
+    audit_problems,
+    connect,
+    set_account,
+    set_payer,
+)
+from stripe_servers import WEBHOOK_SECRET, localstripe  # noqa: E402, F401 (a fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -61,5 +75,33 @@ def fake_stripe():
 
 @pytest.fixture
 def stripe_on(app_config, fake_stripe) -> FakeStripe:
-    app_config(stripe_api_key="sk_test_settlement", stripe_api_base=fake_stripe.url)
+    app_config(
+        stripe_api_key="sk_test_settlement",
+        stripe_api_base=fake_stripe.url,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+    )
     return fake_stripe
+
+
+@pytest.fixture
+def localstripe_on(app_config, localstripe) -> str:  # noqa: F811 (the imported fixture)
+    from stripe_servers import API_KEY
+
+    app_config(
+        stripe_api_key=API_KEY, stripe_api_base=localstripe, stripe_webhook_secret=WEBHOOK_SECRET
+    )
+    return localstripe
+
+
+@pytest.fixture
+def approved(settlement, stripe_on):
+    """A batch where A and C owe B: B has a Connect account, A and C saved cards."""
+    a, b, c = settlement.tenant("0.8"), settlement.tenant("1.5"), settlement.tenant("1")
+    set_account(settlement, b, stripe_account_id=connect(settlement, stripe_on, b))
+    for payer in (a, c):
+        set_payer(settlement, stripe_on, payer)
+    settlement.swap(settlement.card(a), a, b, 1000)
+    settlement.swap(settlement.card(c), c, b, 500)
+    batch = settlement.closed()
+    assert settlement.approve(batch["id"]).status_code == 200
+    return batch, a, b, c

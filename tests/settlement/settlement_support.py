@@ -1,12 +1,15 @@
 """Helpers for the settlement tests: HTTP shortcuts that make clearing records (real swaps
-and acceptance captures) and drive batches through their lifecycle."""
+and acceptance captures) and drive batches through their lifecycle; Stripe helpers
+(Connect accounts on the test server, settlement accounts, signed webhook deliveries)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import stripe
 from factories import Api, TenantHandle, drain_jobs, unique
+from stripe_servers import stripe_signature
 
 FEES = {
     "swap": {"bps": 200, "fixed": "0", "cap": None},
@@ -127,10 +130,12 @@ class Settlement:
         assert response.status_code == 200, response.get_json()
         return {line["tenant"]: line for line in response.get_json()["data"]}
 
-    def settings(self, spu_value: str, currency: str = "CNY") -> dict:
+    def settings(
+        self, spu_value: str, currency: str = "CNY", collection: str = "payment_intent"
+    ) -> dict:
         response = self.client.put(
             "/v1/platform/settlement/settings",
-            json={"currency": currency, "spu_value": spu_value},
+            json={"currency": currency, "spu_value": spu_value, "collection": collection},
             headers=self.closer.auth,
         )
         assert response.status_code == 200, response.get_json()
@@ -140,3 +145,54 @@ class Settlement:
 def position(batch: dict, tenant: TenantHandle) -> dict:
     [found] = [p for p in batch["positions"] if p["tenant"] == tenant.id]
     return found
+
+
+def connect(settlement, fake, tenant) -> str:
+    client = stripe.StripeClient("sk_test_settlement", base_addresses={"api": fake.url})
+    account = client.v1.accounts.create(params={"type": "custom", "country": "CN"})
+    return account.id
+
+
+def set_account(settlement, tenant, **fields):
+    response = settlement.client.put("/v1/settlement/account", json=fields, headers=tenant.auth)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def stripe_customer(fake, tenant) -> str:
+    """A customer on the test server made as billing makes a tenant's (its id in metadata)."""
+    client = stripe.StripeClient("sk_test_settlement", base_addresses={"api": fake.url})
+    customer = client.v1.customers.create(
+        params={"name": tenant.id, "metadata": {"jifen_tenant_id": tenant.id}}
+    )
+    return customer.id
+
+
+def attach_card(fake, customer: str, card: str = "pm_card_visa") -> str:
+    """A payment method of the test card ``card`` attached to ``customer``."""
+    client = stripe.StripeClient("sk_test_settlement", base_addresses={"api": fake.url})
+    return client.v1.payment_methods.attach(card, params={"customer": customer}).id
+
+
+def set_payer(settlement, fake, tenant, card: str | None = "pm_card_visa", **fields) -> dict:
+    """Register the tenant's own Stripe customer and, unless ``card`` is None, a card
+    attached to it, on its settlement account."""
+    customer = stripe_customer(fake, tenant)
+    if card is not None:
+        fields["stripe_payment_method_id"] = attach_card(fake, customer, card)
+    return set_account(settlement, tenant, stripe_customer_id=customer, **fields)
+
+
+def ours(fake, batch_id: str, kind: str) -> list[dict]:
+    return [o for o in fake.created(kind) if o["metadata"].get("jifen_batch") == batch_id]
+
+
+def deliver(client, payload: bytes, signature: str | None = None):
+    return client.post(
+        "/v1/stripe/webhooks",
+        data=payload,
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": signature or stripe_signature(payload),
+        },
+    )

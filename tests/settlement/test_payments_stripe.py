@@ -9,44 +9,16 @@ next ``/pay`` retries just that line; reconciliation finds what Stripe holds."""
 from __future__ import annotations
 
 import pytest
-import stripe
 from factories import assert_error
-from settlement_support import BATCHES, position
-
-
-def connect(settlement, fake, tenant) -> str:
-    client = stripe.StripeClient("sk_test_settlement", base_addresses={"api": fake.url})
-    account = client.v1.accounts.create(params={"type": "custom", "country": "CN"})
-    return account.id
-
-
-def set_account(settlement, tenant, **fields):
-    response = settlement.client.put("/v1/settlement/account", json=fields, headers=tenant.auth)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-@pytest.fixture
-def approved(settlement, stripe_on):
-    """A batch where A and C owe B: B has a Connect account, A and C saved cards."""
-    a, b, c = settlement.tenant("0.8"), settlement.tenant("1.5"), settlement.tenant("1")
-    set_account(settlement, b, stripe_account_id=connect(settlement, stripe_on, b))
-    for payer in (a, c):
-        set_account(
-            settlement,
-            payer,
-            stripe_customer_id=f"cus_{payer.id[-8:]}",
-            stripe_payment_method_id="pm_card_visa",
-        )
-    settlement.swap(settlement.card(a), a, b, 1000)
-    settlement.swap(settlement.card(c), c, b, 500)
-    batch = settlement.closed()
-    assert settlement.approve(batch["id"]).status_code == 200
-    return batch, a, b, c
-
-
-def ours(fake, batch_id: str, kind: str) -> list[dict]:
-    return [o for o in fake.created(kind) if o["metadata"].get("jifen_batch") == batch_id]
+from settlement_support import (
+    BATCHES,
+    attach_card,
+    ours,
+    position,
+    set_account,
+    set_payer,
+    stripe_customer,
+)
 
 
 def test_paying_transfers_to_receivers_and_charges_payers_once(settlement, stripe_on, approved):
@@ -189,3 +161,110 @@ def test_an_unknown_connect_account_is_refused(settlement, stripe_on):
         "/v1/settlement/account", json={"stripe_account_id": "acct_nope"}, headers=tenant.auth
     )
     assert_error(response, 422, "unknown_stripe_account")
+
+
+def declined_once(settlement, stripe_on, approved):
+    """A's card is declined (its intent is left requiring a payment method), then works."""
+    batch, a, b, c = approved
+    set_payer(settlement, stripe_on, a, card="pm_card_chargeDeclined")
+    stripe_on.decline("pm_card_chargeDeclined")
+    settlement.pay(batch["id"])
+    line = settlement.instructions(batch["id"])[a.id]
+    assert (line["status"], line["refusals"]) == ("failed", 1)
+    [intent] = [
+        i
+        for i in ours(stripe_on, batch["id"], "payment_intent")
+        if i["metadata"]["jifen_tenant"] == a.id
+    ]
+    assert line["stripe_object_id"] == intent["id"]
+    assert intent["status"] == "requires_payment_method"
+    stripe_on.declines.clear()
+    return batch, a, intent
+
+
+def intents_for(stripe_on, batch_id, tenant) -> list[dict]:
+    found = ours(stripe_on, batch_id, "payment_intent")
+    return [i for i in found if i["metadata"]["jifen_tenant"] == tenant.id]
+
+
+def test_a_declined_intent_is_cancelled_before_the_next_key_charges(
+    settlement, stripe_on, approved
+):
+    batch, a, declined = declined_once(settlement, stripe_on, approved)
+    settlement.pay(batch["id"])
+    line = settlement.instructions(batch["id"])[a.id]
+    first, second = intents_for(stripe_on, batch["id"], a)
+    assert first["id"] == declined["id"] and first["status"] == "canceled"
+    assert (line["status"], line["stripe_object_id"]) == ("paid", second["id"])
+    assert second["status"] == "succeeded"
+    cancels = [c for c in stripe_on.calls if c[1] == f"/v1/payment_intents/{first['id']}/cancel"]
+    assert len(cancels) == 1
+
+
+@pytest.mark.parametrize("when", ["before_retrieve", "before_cancel"])
+def test_a_declined_intent_completed_after_all_pays_the_line_without_a_new_charge(
+    settlement, stripe_on, approved, monkeypatch, when
+):
+    from jifen.settlement import stripe_money
+
+    batch, a, declined = declined_once(settlement, stripe_on, approved)
+    if when == "before_retrieve":
+        stripe_on.objects[declined["id"]]["status"] = "succeeded"
+    else:  # completed between our look at it and our cancel: the cancel is refused
+        real = stripe_money._retrieve_or_none
+
+        def racing(retrieve, object_id):
+            found = real(retrieve, object_id)
+            stripe_on.objects[object_id]["status"] = "succeeded"
+            return found
+
+        monkeypatch.setattr(stripe_money, "_retrieve_or_none", racing)
+    settlement.pay(batch["id"])
+    line = settlement.instructions(batch["id"])[a.id]
+    assert (line["status"], line["stripe_object_id"]) == ("paid", declined["id"])
+    assert line["last_error"] is None
+    assert [i["id"] for i in intents_for(stripe_on, batch["id"], a)] == [declined["id"]]
+
+
+def test_a_tenant_can_register_only_its_own_customer_and_its_cards(settlement, stripe_on):
+    owner, other = settlement.tenant("1"), settlement.tenant("1")
+    mine = set_payer(settlement, stripe_on, owner)
+    theirs = stripe_customer(stripe_on, other)
+    their_card = attach_card(stripe_on, theirs)
+    put = "/v1/settlement/account"
+
+    stolen = settlement.client.put(
+        put,
+        json={"stripe_customer_id": theirs, "stripe_payment_method_id": their_card},
+        headers=owner.auth,
+    )
+    assert_error(stolen, 422, "stripe_customer_mismatch")
+    unknown = settlement.client.put(
+        put, json={"stripe_customer_id": "cus_nope"}, headers=owner.auth
+    )
+    assert_error(unknown, 422, "stripe_customer_mismatch")
+    borrowed = settlement.client.put(
+        put, json={"stripe_payment_method_id": their_card}, headers=owner.auth
+    )
+    assert_error(borrowed, 422, "stripe_payment_method_mismatch")
+    assert settlement.client.get(put, headers=owner.auth).get_json() == mine  # unchanged
+
+    second_card = attach_card(stripe_on, mine["stripe_customer_id"], "pm_card_mastercard")
+    changed = set_account(settlement, owner, stripe_payment_method_id=second_card)
+    assert changed["stripe_customer_id"] == mine["stripe_customer_id"]
+    # a new customer of its own needs a card attached to that customer, not the old one's
+    new_customer = stripe_customer(stripe_on, owner)
+    kept_card = settlement.client.put(
+        put, json={"stripe_customer_id": new_customer}, headers=owner.auth
+    )
+    assert_error(kept_card, 422, "stripe_payment_method_mismatch")
+    cleared = set_account(settlement, owner, stripe_customer_id=None, stripe_payment_method_id=None)
+    assert cleared["stripe_customer_id"] is None is cleared["stripe_payment_method_id"]
+
+
+def test_without_stripe_no_customer_can_be_registered(settlement):
+    tenant = settlement.tenant("1")
+    response = settlement.client.put(
+        "/v1/settlement/account", json={"stripe_customer_id": "cus_any"}, headers=tenant.auth
+    )
+    assert_error(response, 422, "stripe_not_configured")
