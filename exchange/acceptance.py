@@ -37,9 +37,8 @@ from jifen.platform.http import cursor_page
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Account, Hold, HoldStatus, Kind, Lot, LotConsumption
 from jifen.platform.webhooks.events import emit
-from jifen.tenants.members import cards
-from jifen.tenants.members.model import Card, Member
-from jifen.tenants.members.services import looks_like_id
+from jifen.tenants.members.model import Member
+from jifen.tenants.members.services import find_card, looks_like_id
 from jifen.tenants.model import Currency
 
 from . import clearing, pricing
@@ -355,16 +354,7 @@ def _accepted(session: Session, merchant_id: str, code: str) -> ExchangeSettings
 
 
 def _member(session: Session, issuer_tenant_id: str, card_number: str) -> Member:
-    number = cards.normalise_card_number(card_number)
-    if not cards.is_valid_card_number(number):
-        raise Unprocessable(
-            "card_number must be 16 digits with a valid check digit.",
-            code="invalid_card_number",
-            param="card_number",
-        )
-    card = session.scalar(select(Card).where(Card.number == number))
-    if card is None:
-        raise NotFound(f"No such card: {number}", param="card_number")
+    card = find_card(session, card_number)
     member = session.scalar(
         select(Member).where(Member.tenant_id == issuer_tenant_id, Member.card_id == card.id)
     )

@@ -213,6 +213,8 @@ def _in_exchange(session: Session, code: str, param: str, switch: str) -> Exchan
 
 
 def _card(session: Session, party: Party, card_number: str | None) -> Card:
+    # Not members.find_card: a card holder naming someone else's number gets 403 whether
+    # or not that card exists, so holders cannot probe which numbers were issued.
     if card_number is None:
         if party.card_id is None:
             raise Unprocessable("card_number is required.", param="card_number")
@@ -373,7 +375,7 @@ def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
         quote.to_points,
         kind=Kind.SWAP,
         reference=swap_id,
-        expires_at=destination_expiry(quote.to_tenant_id, now),
+        expires_at=destination_expiry(session, quote.to_tenant_id, now),
         metadata=metadata,
         source_type="exchange_liquidity",
     )
@@ -422,10 +424,10 @@ def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
     return swap
 
 
-def destination_expiry(tenant_id: str, now: datetime) -> datetime | None:
+def destination_expiry(session: Session, tenant_id: str, now: datetime) -> datetime | None:
     """When points a swap issues into ``tenant_id``'s currency expire: the tenant's own
     expiry policy, as for points earned there (the members code owns that policy)."""
-    return expiry_policy(tenant_id).expires_at(now)
+    return expiry_policy(tenant_id, session).expires_at(now)
 
 
 def _join(session: Session, tenant_id: str, card_id: str, now: datetime) -> Member:

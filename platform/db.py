@@ -305,8 +305,9 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     )
 
 
-def _mark_transaction_scope(session: Session, _transaction: Any, connection: Any) -> None:
-    if connection.dialect.name != "postgresql":
+def _mark_transaction_scope(session: Session, transaction: Any, connection: Any) -> None:
+    # A savepoint runs inside a transaction whose scope is already set: skip the round trip.
+    if connection.dialect.name != "postgresql" or transaction.nested:
         return
     connection.execute(
         text(

@@ -15,6 +15,10 @@ All figures come from one run against one scratch PostgreSQL database:
     program rules, posting), driven by wrk: peak rate, then p50/p99 latency at half the
     peak rate;
 (e) (b) with every earn on one tenant, versus spread over 50 tenants.
+
+Then the floors of ``bench/ledger/floors.py``: (f), (g) and (h) are what the least
+Python that can post an earn reaches on the same machine in the same run, so a ratio
+target above them is out of reach of any Python service, not only of Jifen's.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 
 from bench.common import pgbench, report, scratch_database
+from bench.ledger import floors
 
 HERE = Path(__file__).parent
 TENANTS = 50
@@ -238,6 +243,9 @@ def wrk(port: int, tenants, *, seconds: int, connections: int, pause_ms: int) ->
     return figures
 
 
+HTTP_WORKERS = 3
+
+
 def http_figures(url, tenants, *, seconds) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("(d) needs wrk: apt-get install wrk")
@@ -254,7 +262,7 @@ def http_figures(url, tenants, *, seconds) -> dict:
             "--port",
             str(port),
             "--workers",
-            "3",
+            str(HTTP_WORKERS),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -312,6 +320,19 @@ def main() -> None:
         e_one = service_rate(url, tenants[:1], workers=workers, seconds=seconds)
         print(f"(e) one tenant done: {e_one:,.0f}/s", flush=True)
         d = None if options.skip_http else http_figures(url, tenants, seconds=seconds)
+        f = floors.client_floor(url, workers=workers, seconds=seconds)
+        g = floors.client_floor(url, workers=workers, seconds=seconds, batch=100)
+        print(f"(f), (g) done: {f:,.0f}/s, {g:,.0f}/s", flush=True)
+        h = None
+        if not options.skip_http:
+            h = floors.http_floor(
+                url,
+                seconds=seconds,
+                workers=HTTP_WORKERS,
+                wrk=lambda port, seconds: wrk(
+                    port, tenants, seconds=seconds, connections=8, pause_ms=0
+                ),
+            )
 
     rows = [
         ("(a) plpgsql earn via pgbench, 8 clients", a, "baseline"),
@@ -349,6 +370,28 @@ def main() -> None:
             f"one/spread = {e_one / b:.2f} (target ≥ 0.8)",
         )
     )
+    rows.append(
+        (
+            f"(f) floor: bare psycopg, plpgsql earn, 1/txn, {workers} procs",
+            f,
+            f"any Python client's ceiling for (b); (b)/(f) = {b / f:.2f}",
+        )
+    )
+    rows.append(
+        (
+            f"(g) floor: bare psycopg, set-based 100 earns/txn, {workers} procs",
+            g,
+            f"ceiling for (c); (c)/(g) = {c / g:.2f}",
+        )
+    )
+    if h is not None:
+        rows.append(
+            (
+                f"(h) floor: gunicorn ({HTTP_WORKERS}) + bare WSGI plpgsql earn",
+                h["rate"],
+                f"ceiling for (d); (d)/(h) = {d['peak']['rate'] / h['rate']:.2f}",
+            )
+        )
     print()
     print(report(rows, a))
 

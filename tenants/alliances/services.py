@@ -52,9 +52,9 @@ from jifen.platform.errors import (
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
 from jifen.platform.webhooks.events import emit
-from jifen.tenants.members import cards, points, wallets
-from jifen.tenants.members.model import Card, Member, MemberStatus
-from jifen.tenants.members.services import looks_like_id
+from jifen.tenants.members import points, wallets
+from jifen.tenants.members.model import Member, MemberStatus
+from jifen.tenants.members.services import find_card, looks_like_id
 from jifen.tenants.model import Currency, Tenant, TenantKind
 
 from .model import AllianceMembership, MembershipStatus
@@ -136,6 +136,30 @@ def accept(merchant_id: str, invitation_id: str) -> MembershipView:
             return view
 
     return run_in_transaction(attempt)
+
+
+def decline(merchant_id: str, invitation_id: str) -> None:
+    """The invited merchant declines a pending invitation: it is deleted, so the alliance
+    may invite again later. Raises NotFound (unknown, or another merchant's invitation)
+    and InvalidState (accepted already: an active membership is not declined)."""
+    with unit_of_work(platform=True) as uow:
+        session = uow.session
+        row = None
+        if looks_like_id(invitation_id):
+            row = session.scalar(
+                select(AllianceMembership)
+                .where(
+                    AllianceMembership.id == invitation_id,
+                    AllianceMembership.merchant_tenant_id == merchant_id,
+                )
+                .with_for_update()
+            )
+        if row is None:
+            raise NotFound(f"No such invitation: {invitation_id}", param="id")
+        if row.is_active:
+            raise InvalidState("This invitation was accepted already.", param="id")
+        session.delete(row)
+        uow.commit()
 
 
 @dataclass(frozen=True)
@@ -412,16 +436,8 @@ def _member_and_rate(session: Session, alliance_id: str, merchant_id: str, code:
 def _card_membership(
     session: Session, alliance_id: str, card_number: str, *, create: bool
 ) -> Member:
-    number = cards.normalise_card_number(card_number)
-    if not cards.is_valid_card_number(number):
-        raise Unprocessable(
-            "card_number must be 16 digits with a valid check digit.",
-            code="invalid_card_number",
-            param="card_number",
-        )
-    card = session.scalar(select(Card).where(Card.number == number))
-    if card is None:
-        raise NotFound(f"No such card: {number}", param="card_number")
+    card = find_card(session, card_number)
+    number = card.number
     member = session.scalar(
         select(Member).where(Member.tenant_id == alliance_id, Member.card_id == card.id)
     )

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from jifen.platform import clock, ledger
 from jifen.platform.db import UnitOfWork, is_unique_violation, run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, LimitExceeded, MemberFrozen, NotFound, Unprocessable
-from jifen.platform.ledger.expiry import ExpiryPolicy, Never
+from jifen.platform.ledger.expiry import ExpiryPolicy
 from jifen.platform.ledger.model import Account, Hold, Kind, Posting, Transaction
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.model import Tenant
@@ -78,16 +78,10 @@ def program_context(session: Session, tenant_id: str) -> ProgramContext:
     return ProgramContext(program, version, time_zone, wallets.currency_code(session, tenant_id))
 
 
-def expiry_policy(tenant_id: str, session: Session | None = None) -> ExpiryPolicy:
+def expiry_policy(tenant_id: str, session: Session) -> ExpiryPolicy:
     """The expiry policy of points credited now in ``tenant_id``'s currency: the program's
-    policy read in the tenant's time zone, within the caller's ``session``.
-
-    Without a session it answers ``Never`` (what every tenant had before program rules
-    landed): opening a second transaction inside the caller's would wait on SQLite's one
-    writer. Callers that credit wallets (the exchange) should pass their session.
-    """
-    if session is None:
-        return Never()
+    policy read in the tenant's time zone, within the caller's ``session`` (a second
+    transaction inside the caller's would wait on SQLite's one writer)."""
     program, _version = current_program(session, tenant_id)
     tenant = session.get(Tenant, tenant_id)
     return program_expiry_policy(program, tenant.time_zone if tenant else DEFAULT_TIME_ZONE)

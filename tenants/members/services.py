@@ -63,7 +63,7 @@ def create_member(
                 param="external_id",
             )
         check_member_limit(session, tenant_id)
-        card = _existing_card(session, card_number) if card_number else _issue_card(session)
+        card = find_card(session, card_number) if card_number else _issue_card(session)
         if session.scalar(select(Member.id).where(Member.card_id == card.id)):
             raise Conflict(
                 "This card already holds a membership in this tenant.",
@@ -99,7 +99,12 @@ def create_member(
         return member
 
 
-def _existing_card(session: Session, card_number: str) -> Card:
+def find_card(session: Session, card_number: str) -> Card:
+    """The card with this number (spaces and dashes allowed).
+
+    Raises Unprocessable (``invalid_card_number``) for a malformed number or a wrong
+    check digit, NotFound for a card nobody issued.
+    """
     number = cards.normalise_card_number(card_number)
     if not cards.is_valid_card_number(number):
         raise Unprocessable(

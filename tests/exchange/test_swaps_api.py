@@ -13,6 +13,7 @@ from jifen.exchange.clearing import ClearingRecord
 from jifen.exchange.model import Swap
 from jifen.platform.clock import frozen_at
 from jifen.platform.db import unit_of_work
+from jifen.platform.ledger.model import Lot
 from jifen.tenants.members.cards import luhn_check_digit
 
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -306,3 +307,22 @@ def test_the_card_daily_limit_counts_spu_across_currencies(exchange, set_fees):
 @pytest.mark.parametrize("quote_id", ["qt_doesnotexist0000000", "../etc", "x" * 64])
 def test_an_unknown_quote_is_404(exchange, quote_id):
     assert_error(exchange.swap(quote_id), 404)
+
+
+def test_swapped_in_points_expire_by_the_destination_programs_policy(exchange):
+    """B's program keeps points 12 months (rolling, Shanghai): a swap into B at 12:00 on
+    23 Nov 2026 opens a lot valid through 23 Nov 2027, i.e. until 16:00 UTC that day."""
+    program = exchange.get("/v1/program", exchange.b).get_json()
+    program["expiry"] = {"policy": "rolling", "months": 12}
+    saved = exchange.client.put("/v1/program", json=program, headers=exchange.b.auth)
+    assert saved.status_code == 200, saved.get_json()
+    member = exchange.funded(10_000)
+    with frozen_at(T0):
+        quote = exchange.quote(member["card_number"], 1000).get_json()
+        swap = exchange.swap(quote["id"]).get_json()
+    row, _records = swap_rows(swap["id"])
+    with unit_of_work(platform=True) as uow:
+        [lot] = uow.session.scalars(
+            select(Lot).where(Lot.transaction_id == row.destination_transaction_id)
+        ).all()
+    assert (lot.points, lot.expires_at) == (522, datetime(2027, 11, 23, 16, 0, tzinfo=UTC))

@@ -38,6 +38,19 @@ def test_a_new_tenant_runs_the_default_program(api, client):
     assert body["redemption"]["max_order_share_pct"] == 50
 
 
+def test_the_default_program_can_be_put_back_as_read(api, client):
+    """GET then PUT of the untouched default (nulls for id, note and created) saves it as
+    version 1 with the same rules."""
+    tenant = api.signup()
+    default = client.get("/v1/program", headers=tenant.auth).get_json()
+    assert default["note"] is None
+    saved = client.put("/v1/program", json=default, headers=tenant.auth)
+    assert saved.status_code == 200, saved.get_json()
+    body = saved.get_json()
+    assert body["version"] == 1
+    assert (body["earning"], body["expiry"]) == (default["earning"], default["expiry"])
+
+
 def test_put_then_get_returns_the_new_version(api, client):
     tenant = api.signup()
     response = put(client, tenant, PROGRAM, note="launch")
