@@ -33,6 +33,7 @@ MODEL_MODULES = [
     "jifen.widgets.model",
     "jifen.tenants.alliances.model",
     "jifen.tenants.lottery.model",
+    "jifen.platform.console.activity",
 ]
 
 

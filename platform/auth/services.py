@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from jifen.platform import clock
 from jifen.platform.db import unit_of_work
-from jifen.platform.errors import Conflict, NotFound, Unprocessable
+from jifen.platform.errors import Conflict, InvalidState, NotFound, Unprocessable
 
 from . import secrets
 from .callers import Caller
@@ -157,6 +157,36 @@ def revoke_client(tenant_id: str, client_id: str) -> ApiClient:
         client.revoked_at = client.revoked_at or clock.now()
         uow.commit(client)
         return client
+
+
+def rotate_client_secret(tenant_id: str, client_id: str) -> IssuedClient:
+    """A new secret for a tenant's live API client, returned once and stored hashed.
+
+    The old secret stops working at once (no grace period), and every access token the
+    client holds is revoked with it, so whoever had the old secret loses access now; the
+    client keeps its id, name and scopes. Raises NotFound (also for another tenant's
+    client) and InvalidState (a revoked client).
+    """
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        client = uow.session.get(ApiClient, client_id)
+        if client is None or client.tenant_id != tenant_id:
+            raise NotFound(f"No such API client: {client_id}")
+        if client.revoked_at is not None:
+            raise InvalidState("A revoked API client cannot get a new secret.", param="id")
+        secret = secrets.new_secret("sk")
+        client.secret_hash = secrets.digest(secret)
+        uow.session.execute(
+            update(AccessToken)
+            .where(
+                AccessToken.client_id == client.id,
+                AccessToken.tenant_id == tenant_id,
+                AccessToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=clock.now())
+        )
+        issued = IssuedClient(client.id, secret, client.scope)
+        uow.commit()
+        return issued
 
 
 # --- staff users -------------------------------------------------------------------------

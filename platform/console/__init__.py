@@ -15,9 +15,12 @@ Modules: ``security`` (session, CSRF, throttling, headers, the role guard),
 ``permissions`` (the table), ``i18n`` (Flask-Babel, money and dates), ``metrics`` (the
 dashboard's aggregates), ``charts`` (SVG), ``errors`` (HTML error pages), ``queues`` (RQ
 as the operator sees it), and the views: ``views_auth``, ``views_merchant`` (dashboard,
-members, webhooks, statements), ``views_settings`` (API clients, exchange settings, the
-program editor), ``views_finance`` (settlement batches) and ``views_operator`` (tenants,
-fees, SPU value, job queues, audit).
+members, webhooks, statements), ``views_settings`` (API clients and key rotation, exchange
+settings, the program editor and draft simulation), ``views_catalog`` (rewards, code
+pools, redemption orders), ``views_lottery``, ``views_alliance``, ``views_finance``
+(settlement batches: approve, pay, reconcile, reports),
+``views_operator`` (tenants and their plans, fees, SPU value, job queues, audit) and
+``views_activity`` (the staff activity log that ``activity`` records for every form).
 """
 
 from __future__ import annotations
@@ -45,8 +48,12 @@ def init_app(app: Flask) -> None:
         errors,
         i18n,
         security,
+        views_activity,
+        views_alliance,
         views_auth,
+        views_catalog,
         views_finance,
+        views_lottery,
         views_merchant,
         views_operator,
         views_settings,
@@ -79,6 +86,7 @@ def _load_staff() -> None:
         name, time_zone = queries.tenant_names([g.staff.tenant_id])[g.staff.tenant_id]
         g.tenant_name, g.console_time_zone = name, time_zone
     if request.method == "POST":
+        g.error_flashes_before = security.error_flashes()
         security.check_csrf()
 
 
@@ -86,6 +94,7 @@ def _load_staff() -> None:
 def _headers(response):
     from . import security
 
+    security.record_activity(response)
     return security.add_security_headers(response)
 
 

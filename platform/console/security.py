@@ -11,6 +11,9 @@
   Redis when ``JIFEN_REDIS_URL`` is set (shared by every web process), else in memory.
 * Responses under ``/console`` get a CSP without inline scripts, ``X-Frame-Options:
   DENY``, ``Referrer-Policy`` and ``X-Content-Type-Options``.
+* Every form posted to a guarded view, and every sign-in and sign-out, is written to the
+  staff activity log (``activity``) by ``record_activity``, the console's
+  ``after_request`` hook: views need no code of their own to be logged.
 """
 
 from __future__ import annotations
@@ -156,7 +159,8 @@ def check_csrf() -> None:
     """Abort 400 unless the form's ``csrf_token`` matches the session's."""
     expected = session.get("csrf", "")
     given = request.form.get("csrf_token", "")
-    if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
+    g.csrf_refused = not expected or not hmac.compare_digest(expected.encode(), given.encode())
+    if g.csrf_refused:
         abort(400, description="csrf")
 
 
@@ -251,3 +255,70 @@ def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+# --- the activity log -------------------------------------------------------------------
+
+
+def error_flashes() -> int:
+    return sum(1 for category, _message in session.get("_flashes", ()) if category == "error")
+
+
+def record_activity(response: Response) -> None:
+    """``after_request``: log a POST to a guarded view, a sign-in or a sign-out.
+
+    The outcome: ``refused`` when the guard said no (403, anonymous, bad CSRF token, a
+    wrong password or a locked-out sign-in), ``error`` when the view failed (a 4xx/5xx page
+    or an error it flashed before redirecting), else ``ok``."""
+    from . import activity
+
+    if request.method != "POST" or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    action = getattr(view, "console_action", None)
+    staff: Staff | None = g.get("staff")
+    status = response.status_code
+    entry: dict[str, Any] = {}
+    if request.endpoint == "console.login":
+        action = activity.SIGN_IN
+        user_id = session.get("uid") if status in (302, 303) else None
+        entry = {"actor_id": user_id, "actor_email": request.form.get("email", "").strip()}
+        if user_id:
+            entry["tenant_id"] = _only_tenant(user_id)
+        outcome = activity.Outcome.OK if user_id else activity.Outcome.REFUSED
+    elif request.endpoint == "console.logout":
+        if staff is None:
+            return
+        action, outcome = activity.SIGN_OUT, activity.Outcome.OK
+    elif action is None:
+        return
+    elif staff is None or status == 403 or g.get("csrf_refused"):
+        outcome = activity.Outcome.REFUSED
+    elif status >= 400 or error_flashes() > g.get("error_flashes_before", 0):
+        outcome = activity.Outcome.ERROR
+    else:
+        outcome = activity.Outcome.OK
+    if staff is not None and not entry:
+        entry = {"actor_id": staff.user_id, "actor_email": staff.email}
+        view_args = request.view_args or {}
+        platform_wide = action in permissions.PLATFORM_ACTIONS
+        entry["tenant_id"] = view_args.get("tenant_id") if platform_wide else staff.tenant_id
+    target = "/".join(str(value) for value in (request.view_args or {}).values()) or None
+    activity.record(
+        activity.Entry(
+            action=action,
+            outcome=outcome,
+            target=target,
+            ip=request.remote_addr,
+            user_agent=request.user_agent.string,
+            **entry,
+        )
+    )
+
+
+def _only_tenant(user_id: str) -> str | None:
+    """The tenant a user who has just signed in works for, when there is exactly one."""
+    from jifen.platform.auth.services import roles_of
+
+    roles = roles_of(user_id)
+    return next(iter(roles)) if len(roles) == 1 else None

@@ -1,11 +1,15 @@
 """The finance console of the platform: settlement batches with their positions, close,
-approve (by someone other than who closed it — the service refuses the closer), pay,
-and the CSV/XLSX/PDF reports. Batches span every tenant, so these pages are for staff
+approve (by someone other than who closed it — the service refuses the closer), pay
+(through Stripe, or by hand: finance marks each line paid with its bank reference),
+reconcile (every payment line against Stripe or its reference: matched lines and the
+mismatches) and the CSV/XLSX/PDF reports. Batches span every tenant, so these pages are for staff
 flagged as platform operators; a tenant's finance users see their own statements in
 the merchant console (``views_merchant.statements``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -45,10 +49,14 @@ def close_batch():
 @blp.get("/finance/batches/<batch_id>")
 @require("batches.view", tenant=False)
 def batch(batch_id: str):
+    from jifen.settlement.payments import list_instructions
     from jifen.settlement.services import get_batch
 
     view = get_batch(batch_id)
-    names = queries.tenant_names(p.tenant_id for p in view.positions)
+    instructions = list_instructions(batch_id)
+    names = queries.tenant_names(
+        {p.tenant_id for p in view.positions} | {i.tenant_id for i in instructions}
+    )
     chart = None
     if view.positions:
         chart = charts.bar_chart(
@@ -65,7 +73,15 @@ def batch(batch_id: str):
         names=names,
         chart=chart,
         formats=REPORT_FORMATS,
+        instructions=instructions,
+        reconciliation=view.batch.reconciliation,
+        checked_at=_checked_at(view.batch.reconciliation),
     )
+
+
+def _checked_at(reconciliation: dict | None) -> datetime | None:
+    when = (reconciliation or {}).get("checked_at")
+    return datetime.fromisoformat(when) if when else None
 
 
 @blp.post("/finance/batches/<batch_id>/approve")
@@ -96,6 +112,50 @@ def pay(batch_id: str):
     except JifenError as error:
         flash(_error_message(error), "error")
     return redirect(url_for("console.batch", batch_id=batch_id), code=303)
+
+
+@blp.post("/finance/batches/<batch_id>/instructions/<tenant_id>/mark-paid")
+@require("batches.approve", tenant=False)
+def mark_paid(batch_id: str, tenant_id: str):
+    from jifen.settlement.payments import mark_paid as mark
+
+    reference = request.form.get("reference", "").strip()[:255]
+    if not reference:
+        flash(_("Give the bank reference of the payment."), "error")
+    else:
+        try:
+            mark(batch_id, tenant_id, g.staff.user_id, reference)
+            flash(_("The line is marked paid."), "ok")
+        except NotFound:
+            raise
+        except JifenError as error:
+            flash(_error_message(error), "error")
+    return redirect(url_for("console.batch", batch_id=batch_id), code=303)
+
+
+@blp.post("/finance/batches/<batch_id>/reconcile")
+@require("batches.reconcile", tenant=False)
+def reconcile(batch_id: str):
+    from jifen.settlement.payments import reconcile_batch
+
+    try:
+        result = reconcile_batch(batch_id).batch.reconciliation or {}
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(_error_message(error), "error")
+    else:
+        if result.get("mismatches"):
+            flash(
+                _(
+                    "Mismatches found: %(count)d. See the list below.",
+                    count=len(result["mismatches"]),
+                ),
+                "info",
+            )
+        else:
+            flash(_("Reconciled: every line matches."), "ok")
+    return redirect(url_for("console.batch", batch_id=batch_id, _anchor="reconciliation"), code=303)
 
 
 @blp.get("/finance/batches/<batch_id>/report.<fmt>")

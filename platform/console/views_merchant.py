@@ -1,5 +1,6 @@
-"""The merchant console: dashboard, members (search, detail, freeze, adjust), webhook
-endpoints with their delivery log and replay, and the tenant's settlement statements.
+"""The merchant console: dashboard, members (search, detail, freeze, adjust), manual
+adjustments waiting for approval and their history, webhook endpoints with their
+delivery log and replay, and the tenant's settlement statements.
 
 Every view acts for the tenant the signed-in user picked (``g.staff.tenant_id``), never
 for one named in the URL or form, so another tenant's ids are simply not found.
@@ -88,7 +89,18 @@ def member(member_id: str):
         balance=balance(_tenant(), member_id),
         lots=queries.member_lots(_tenant(), member_id),
         history=history,
+        adjustments=_member_adjustments(member_id),
     )
+
+
+def _member_adjustments(member_id: str) -> list | None:
+    """The member's adjustments, newest first, for those who may see them."""
+    from jifen.tenants.members.adjustments import list_adjustments
+
+    if not g.staff.may("adjustments.view"):
+        return None
+    args = {"limit": PAGE, "starting_after": None, "member_id": member_id}
+    return list_adjustments(_tenant(), args)["data"]
 
 
 @blp.post("/members/<member_id>/freeze")
@@ -114,31 +126,142 @@ def unfreeze(member_id: str):
 @blp.post("/members/<member_id>/adjust")
 @require("members.adjust")
 def adjust(member_id: str):
-    """A manual adjustment: a credit goes through the manual award, a debit through a
-    redemption; both keep the reason in the transaction's metadata."""
-    from jifen.tenants.members.points import award, redeem
+    """A manual adjustment (``tenants.members.adjustments``) asked for by the signed-in
+    user: posted at once up to the program's threshold, else left for a second person."""
+    signed = _adjustment_form()
+    if signed is None:
+        return redirect(url_for("console.member", member_id=member_id), code=303)
+    _request_adjustment(member_id, *signed)
+    return redirect(url_for("console.member", member_id=member_id), code=303)
 
+
+# --- adjustments --------------------------------------------------------------------------
+
+
+@blp.get("/adjustments")
+@require("adjustments.view")
+def adjustments():
+    from jifen.tenants.members.adjustments import list_adjustments
+
+    pending = list_adjustments(
+        _tenant(), {"limit": 100, "starting_after": None, "status": "pending_approval"}
+    )
+    recent = list_adjustments(_tenant(), {"limit": PAGE, "starting_after": _after()})
+    return render_template("console/adjustments.html", pending=pending, recent=recent)
+
+
+@blp.post("/adjustments")
+@require("adjustments.request")
+def request_adjustment():
+    """Ask for an adjustment of the member named by external id, card number or id."""
+    member_id = _find_member(request.form.get("member", "").strip()[:128])
+    signed = _adjustment_form()
+    if member_id is None:
+        flash(_("No member matches what you entered."), "error")
+    elif signed is not None:
+        _request_adjustment(member_id, *signed)
+    return redirect(url_for("console.adjustments"), code=303)
+
+
+@blp.post("/adjustments/<adjustment_id>/approve")
+@require("adjustments.approve")
+def approve_adjustment(adjustment_id: str):
+    from jifen.tenants.members.adjustments import approve_adjustment, get_adjustment
+
+    found = get_adjustment(_tenant(), adjustment_id)
+    try:
+        approve_adjustment(_tenant(), adjustment_id, g.staff.user_id)
+        flash(_("The adjustment was approved and posted."), "ok")
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(_adjustment_error(error), "error")
+    return _back_from_adjustment(found.member_id)
+
+
+@blp.post("/adjustments/<adjustment_id>/reject")
+@require("adjustments.approve")
+def reject_adjustment(adjustment_id: str):
+    from jifen.tenants.members.adjustments import get_adjustment, reject_adjustment
+
+    found = get_adjustment(_tenant(), adjustment_id)
+    reason = request.form.get("rejection_reason", "").strip()[:500] or None
+    try:
+        reject_adjustment(_tenant(), adjustment_id, g.staff.user_id, reason=reason)
+        flash(_("The adjustment was rejected; nothing was posted."), "ok")
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(_adjustment_error(error), "error")
+    return _back_from_adjustment(found.member_id)
+
+
+def _adjustment_form() -> tuple[int, str] | None:
+    """The signed points and the reason of an adjustment form, or None (flashed why)."""
     direction = request.form.get("direction")
     reason = request.form.get("reason", "").strip()[:500]
     try:
         points = int(request.form.get("points", ""))
     except ValueError:
         points = 0
-    if direction not in ("credit", "debit") or points <= 0 or not reason:
+    if direction not in ("credit", "debit") or not 0 < points < 2**53 or not reason:
         flash(_("Give a direction, a positive number of points and a reason."), "error")
-        return redirect(url_for("console.member", member_id=member_id), code=303)
+        return None
+    return (points if direction == "credit" else -points), reason
+
+
+def _request_adjustment(member_id: str, points: int, reason: str) -> None:
+    """Ask for it as the signed-in user and flash the outcome. Raises NotFound."""
+    from jifen.tenants.members.adjustments import request_adjustment
+
     try:
-        if direction == "credit":
-            award(_tenant(), member_id=member_id, event="manual", points=points, reason=reason)
-        else:
-            redeem(_tenant(), member_id=member_id, points=points, reason=reason)
+        made = request_adjustment(
+            _tenant(), member_id=member_id, points=points, reason=reason, actor=g.staff.user_id
+        )
     except NotFound:
         raise
     except JifenError as error:
-        flash(_error_message(error), "error")
+        flash(_adjustment_error(error), "error")
+        return
+    if made.status == "posted":
+        flash(_("Adjusted by %(points)s points.", points=i18n.points(abs(points))), "ok")
+    else:
+        flash(
+            _(
+                "The adjustment of %(points)s points waits for another person's approval.",
+                points=i18n.points(abs(points)),
+            ),
+            "ok",
+        )
+
+
+def _find_member(query: str) -> str | None:
+    from jifen.tenants.members.services import get_member, list_members
+
+    if not query:
+        return None
+    args = {"limit": 1, "starting_after": None}
+    found = list_members(_tenant(), {**args, "external_id": query})["data"]
+    if not found and CARD_DIGITS.fullmatch(query):
+        found = list_members(_tenant(), {**args, "card_number": query})["data"]
+    if found:
+        return found[0].id
+    try:
+        return get_member(_tenant(), query).id if query.startswith("mem_") else None
+    except NotFound:
+        return None
+
+
+def _adjustment_error(error: JifenError) -> str:
+    if error.code == "self_approval":
+        return _("An adjustment must be approved by someone other than who requested it.")
+    return _error_message(error)
+
+
+def _back_from_adjustment(member_id: str):
+    if request.form.get("back") == "member":
         return redirect(url_for("console.member", member_id=member_id), code=303)
-    flash(_("Adjusted by %(points)s points.", points=i18n.points(points)), "ok")
-    return redirect(url_for("console.member", member_id=member_id), code=303)
+    return redirect(url_for("console.adjustments"), code=303)
 
 
 # --- webhooks -----------------------------------------------------------------------------

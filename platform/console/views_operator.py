@@ -1,6 +1,7 @@
-"""The platform operator's console: every tenant with its plan and billing status, the
-exchange fee schedule, the SPU money value of settlement, the job queues (failures,
-requeue) and the audit of the platform's invariants.
+"""The platform operator's console: every tenant with its plan and billing status (a
+tenant's page shows its subscription and changes its plan through ``platform.billing``,
+as the billing API does), the exchange fee schedule, the SPU money value of settlement,
+the job queues (failures, requeue) and the audit of the platform's invariants.
 
 Everything here spans tenants, so every action is a platform action: only staff flagged
 ``is_platform_operator`` reach these pages. Forms are checked by the same schemas and
@@ -15,7 +16,7 @@ from decimal import Decimal
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from jifen.platform.errors import JifenError
+from jifen.platform.errors import JifenError, NotFound
 
 from . import blp, queries, queues
 from .security import require
@@ -38,7 +39,49 @@ def flatten(messages: dict | list | str, prefix: str = "") -> dict[str, str]:
 @blp.get("/operator/tenants")
 @require("tenants.view", tenant=False)
 def tenants():
-    return render_template("console/tenants.html", tenants=queries.tenant_overview())
+    return render_template(
+        "console/tenants.html", tenants=queries.tenant_overview(), plans=plan_labels()
+    )
+
+
+def plan_labels() -> dict[str, str]:
+    return {"free": _("Free"), "growth": _("Growth"), "scale": _("Scale")}
+
+
+@blp.get("/operator/tenants/<tenant_id>")
+@require("tenants.view", tenant=False)
+def tenant(tenant_id: str):
+    from jifen.platform.billing.plans import PLANS
+    from jifen.platform.billing.services import get_billing
+
+    names = queries.tenant_names([tenant_id])
+    if tenant_id not in names:
+        raise NotFound(f"No tenant {tenant_id}.")
+    return render_template(
+        "console/tenant.html",
+        tenant_id=tenant_id,
+        name=names[tenant_id][0],
+        billing=get_billing(tenant_id),
+        plans=PLANS.values(),
+        labels=plan_labels(),
+    )
+
+
+@blp.post("/operator/tenants/<tenant_id>/plan")
+@require("tenants.plan", tenant=False)
+def change_plan(tenant_id: str):
+    from jifen.platform.billing.services import change_plan as change
+
+    if tenant_id not in queries.tenant_names([tenant_id]):
+        raise NotFound(f"No tenant {tenant_id}.")
+    try:
+        billing = change(tenant_id, request.form.get("plan", "").strip())
+    except JifenError as error:
+        flash(error.message, "error")
+    else:
+        label = plan_labels().get(billing.plan.code, billing.plan.name)
+        flash(_("The tenant is now on the %(plan)s plan.", plan=label), "ok")
+    return redirect(url_for("console.tenant", tenant_id=tenant_id), code=303)
 
 
 # --- the fee schedule ---------------------------------------------------------------------

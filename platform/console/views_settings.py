@@ -37,7 +37,7 @@ def _field(error: JifenError) -> str:
 # --- API clients and keys -----------------------------------------------------------------
 
 
-def _clients_page(*, issued=None, errors: dict[str, str] | None = None):
+def _clients_page(*, issued=None, rotated: bool = False, errors: dict[str, str] | None = None):
     from jifen.platform.auth.model import TENANT_SCOPES
     from jifen.platform.auth.services import list_clients
 
@@ -46,6 +46,7 @@ def _clients_page(*, issued=None, errors: dict[str, str] | None = None):
         clients=list_clients(_tenant()),
         scopes=TENANT_SCOPES,
         issued=issued,
+        rotated=rotated,
         name=request.form.get("name", "") if errors else "",
         chosen=set(request.form.getlist("scopes")) if errors else set(),
         errors=errors or {},
@@ -83,6 +84,23 @@ def revoke_client(client_id: str):
     revoke(_tenant(), client_id)
     flash(_("The API client is revoked: its tokens no longer work."), "ok")
     return redirect(url_for("console.clients"), code=303)
+
+
+@blp.post("/clients/<client_id>/rotate")
+@require("clients.manage")
+def rotate_client(client_id: str):
+    """Like a new client, the new secret is shown on this response only. The old secret
+    and the tokens issued with it stop working at once."""
+    from jifen.platform.auth.services import rotate_client_secret
+
+    try:
+        issued = rotate_client_secret(_tenant(), client_id)
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(error.message, "error")
+        return redirect(url_for("console.clients"), code=303)
+    return _clients_page(issued=issued, rotated=True)
 
 
 # --- exchange settings ----------------------------------------------------------------------
@@ -169,22 +187,27 @@ def _program_text(program: dict) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-def _program_page(*, text=None, errors=None, simulation=None, simulate_errors=None):
+def _program_page(*, text=None, errors=None, simulation=None, simulate_errors=None, draft=False):
+    """The editor. ``draft``: the simulation (or its errors) is of the textarea's draft,
+    not of the program in force."""
     from jifen.tenants.program.services import get_program, list_versions
 
     program = get_program(_tenant())
     versions = list_versions(_tenant(), {"limit": 10, "starting_after": None})["data"]
     earning_currency = (program.get("earning") or {}).get("currency")
+    kept = bool(simulation or simulate_errors or (draft and errors))
     page = render_template(
         "console/program.html",
         program=program,
         text=text if text is not None else _program_text(program),
-        note=request.form.get("note", "") if errors else "",
+        note=request.form.get("note", "") if errors or draft else "",
         versions=versions,
         errors=errors or {},
         simulation=simulation,
-        simulate_form=request.form if simulation or simulate_errors else {},
-        simulate_errors=simulate_errors or {},
+        simulated_draft=draft,
+        simulate_form=request.form if kept else {},
+        simulate_errors={} if draft else simulate_errors or {},
+        draft_errors=(simulate_errors or {}) if draft else {},
         default_currency=earning_currency or "CNY",
     )
     return page, 422 if errors or simulate_errors else 200
@@ -196,15 +219,8 @@ def program():
     return _program_page()
 
 
-@blp.post("/program")
-@require("program.edit")
-def save_program():
-    """Store the textarea's document as the next version; a document that is not JSON
-    or that the program refuses is shown again with the message, and nothing changes."""
-    from jifen.tenants.program.services import put_program
-
-    text = request.form.get("document", "")
-    note = request.form.get("note", "").strip()[:500] or None
+def _document(text: str) -> tuple[dict | None, dict[str, str] | None]:
+    """The textarea's JSON object, or the errors to show beside it."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -214,10 +230,24 @@ def save_program():
             line=error.lineno,
             column=error.colno,
         )
-        return _program_page(text=text, errors={"document": message})
+        return None, {"document": message}
     if not isinstance(document, dict):
-        message = _("The program must be a JSON object.")
-        return _program_page(text=text, errors={"document": message})
+        return None, {"document": _("The program must be a JSON object.")}
+    return document, None
+
+
+@blp.post("/program")
+@require("program.edit")
+def save_program():
+    """Store the textarea's document as the next version; a document that is not JSON
+    or that the program refuses is shown again with the message, and nothing changes."""
+    from jifen.tenants.program.services import put_program
+
+    text = request.form.get("document", "")
+    note = request.form.get("note", "").strip()[:500] or None
+    document, errors = _document(text)
+    if errors:
+        return _program_page(text=text, errors=errors)
     try:
         saved = put_program(_tenant(), document, created_by=g.staff.user_id, note=note)
     except JifenError as error:
@@ -239,25 +269,63 @@ def _minor_units(amount: str, currency: str) -> int | None:
     return int(minor)
 
 
+def _sample_order(form) -> tuple[dict | None, dict[str, str] | None]:
+    """The simulate form's order as ``/v1/program/simulate`` takes it, or its errors."""
+    currency = form.get("currency", "").strip().upper()
+    if not CURRENCY_CODE.fullmatch(currency):
+        return None, {"currency": _("Give a three-letter currency code.")}
+    amount = _minor_units(form.get("amount", ""), currency)
+    if amount is None:
+        message = _("Give the order amount in %(currency)s, zero or more.", currency=currency)
+        return None, {"amount": message}
+    query = {"amount": amount, "currency": currency}
+    category = form.get("category", "").strip()[:32]
+    if category:
+        query["category"] = category
+    return query, None
+
+
 @blp.post("/program/simulate")
 @require("program.simulate")
 def simulate_program():
     """What an order of the amount would earn under the program in force; posts nothing."""
     from jifen.tenants.program.services import simulate_earn
 
-    currency = request.form.get("currency", "").strip().upper()
-    if not CURRENCY_CODE.fullmatch(currency):
-        return _program_page(simulate_errors={"currency": _("Give a three-letter currency code.")})
-    amount = _minor_units(request.form.get("amount", ""), currency)
-    if amount is None:
-        message = _("Give the order amount in %(currency)s, zero or more.", currency=currency)
-        return _program_page(simulate_errors={"amount": message})
-    query = {"amount": amount, "currency": currency}
-    category = request.form.get("category", "").strip()[:32]
-    if category:
-        query["category"] = category
+    query, errors = _sample_order(request.form)
+    if errors:
+        return _program_page(simulate_errors=errors)
     try:
         result = simulate_earn(_tenant(), query)
     except JifenError as error:
         return _program_page(simulate_errors={_field(error): error.message})
     return _program_page(simulation=result)
+
+
+@blp.post("/program/simulate-draft")
+@require("program.simulate")
+def simulate_draft():
+    """What the sample order would earn under the textarea's draft, which is validated
+    like a save but never stored. A refused draft shows the field it names."""
+    from jifen.tenants.program.services import READ_ONLY_KEYS, simulate_earn
+
+    text = request.form.get("document", "")
+    document, errors = _document(text)
+    if errors:
+        return _program_page(text=text, errors=errors, draft=True)
+    # The editor shows the version and note too; a draft is only the program's sections.
+    draft = {k: v for k, v in document.items() if k not in (*READ_ONLY_KEYS, "version", "note")}
+    query, sample_errors = _sample_order(request.form)
+    if sample_errors:
+        return _program_page(text=text, simulate_errors=sample_errors, draft=True)
+    try:
+        result = simulate_earn(_tenant(), {**query, "program": draft})
+    except JifenError as error:
+        param = error.param or ""
+        if param == "program" or param.startswith("program."):
+            shown = param.removeprefix("program").removeprefix(".") or None
+            message = error.message.removeprefix("program.")
+            return _program_page(
+                text=text, errors={"document": message, "param": shown}, draft=True
+            )
+        return _program_page(text=text, simulate_errors={_field(error): error.message}, draft=True)
+    return _program_page(text=text, simulation=result, draft=True)

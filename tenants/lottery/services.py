@@ -122,6 +122,14 @@ def get_lottery(tenant_id: str, lottery_id: str) -> LotteryView:
         return _view(uow.session, _load(uow.session, lottery_id))
 
 
+def list_lotteries(tenant_id: str, args: dict) -> dict:
+    """The tenant's lotteries, newest first, each with its prize table (a cursor page of
+    ``LotteryView``)."""
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        page = cursor_page(uow.session, select(Lottery), Lottery, args)
+        return {**page, "data": [_view(uow.session, row) for row in page["data"]]}
+
+
 def public_lottery(lottery_id: str) -> tuple[LotteryView, list[LotteryDraw]]:
     """Any lottery by id, for the public odds page; its draws once it has closed (to
     verify them). Raises NotFound."""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from console_helpers import Console, make_staff, text_of
+from console_helpers import Console, html, make_staff, text_of
 from factories import Api
 
 from jifen.platform import clock
@@ -101,3 +101,90 @@ def test_a_tenant_without_statements_sees_none(app, client):
     tenant = Api(client).signup(plan="growth")
     _, finance = make_staff({tenant.id: Role.FINANCE})
     assert "No statements yet." in text_of(signed_in(app, finance).get("/console/statements"))
+
+
+def approved_by_another(app, batch) -> Console:
+    approver = signed_in(app, make_staff(platform_operator=True)[1])
+    approver.post(f"/console/finance/batches/{batch.id}/approve")
+    return approver
+
+
+def test_a_manual_batch_is_paid_line_by_line_then_reconciled(app, batch_with_a_swap):
+    from jifen.platform.console.activity import StaffActivity
+    from jifen.platform.db import unit_of_work
+    from jifen.settlement.payments import list_instructions
+    from jifen.settlement.services import get_batch
+
+    batch, source, target, _closer = batch_with_a_swap
+    finance = approved_by_another(app, batch)
+    url = f"/console/finance/batches/{batch.id}"
+    assert finance.post(f"{url}/reconcile").status_code == 303  # approved, not paid
+    assert "This is not possible" in text_of(finance.get(url, headers={"Accept-Language": "en"}))
+    finance.post(f"{url}/pay")
+    page = finance.get(url, headers={"Accept-Language": "en"})
+    assert 'id="instructions"' in html(page) and html(page).count('class="inline mark-paid"') == 2
+    assert (
+        finance.post(f"{url}/instructions/{source.id}/mark-paid", {"reference": " "}).status_code
+        == 303
+    )
+    assert all(i.status == "pending" for i in list_instructions(batch.id))
+    for n, tenant in enumerate((source, target)):
+        finance.post(f"{url}/instructions/{tenant.id}/mark-paid", {"reference": f"BANK-{n}"})
+    assert get_batch(batch.id).batch.status == "paid"
+    page = finance.get(url, headers={"Accept-Language": "en"})
+    assert "BANK-0" in text_of(page) and 'id="reconcile"' in html(page)
+
+    reconciled = finance.post(f"{url}/reconcile")
+    assert reconciled.status_code == 303
+    page = finance.get(reconciled.headers["Location"], headers={"Accept-Language": "en"})
+    assert "Reconciled: every line matches." in text_of(page)
+    assert "2 of 2 lines match" in text_of(page) and 'id="no-mismatches"' in html(page)
+    assert get_batch(batch.id).batch.status == "reconciled"
+    with unit_of_work(platform=True) as uow:
+        outcomes = [
+            (row.action, row.outcome)
+            for row in uow.session.query(StaffActivity)
+            .filter(StaffActivity.target.like(f"{batch.id}%"))
+            .order_by(StaffActivity.created, StaffActivity.id)
+        ]
+    assert outcomes[-1] == ("batches.reconcile", "ok")
+    assert ("batches.reconcile", "error") in outcomes  # the early attempt
+
+
+def test_reconciling_lists_the_mismatches(app, batch_with_a_swap):
+    from sqlalchemy import update
+
+    from jifen.platform.db import unit_of_work
+    from jifen.settlement.model import PaymentInstruction
+    from jifen.settlement.services import get_batch
+
+    batch, source, target, _closer = batch_with_a_swap
+    finance = approved_by_another(app, batch)
+    url = f"/console/finance/batches/{batch.id}"
+    finance.post(f"{url}/pay")
+    for tenant in (source, target):
+        finance.post(f"{url}/instructions/{tenant.id}/mark-paid", {"reference": "BANK"})
+    with unit_of_work(platform=True) as uow:  # a line paid by hand that lost its reference
+        uow.session.execute(
+            update(PaymentInstruction)
+            .where(
+                PaymentInstruction.batch_id == batch.id, PaymentInstruction.tenant_id == source.id
+            )
+            .values(reference=None)
+        )
+        uow.commit()
+    reconciled = finance.post(f"{url}/reconcile")
+    page = finance.get(reconciled.headers["Location"], headers={"Accept-Language": "en"})
+    assert "Mismatches found: 1." in text_of(page) and "1 of 2 lines match" in text_of(page)
+    mismatches = html(page).split('id="mismatches"')[1].split("</table>")[0]
+    assert "源商户" in mismatches and "marked paid without a reference" in mismatches
+    assert get_batch(batch.id).batch.status == "paid"
+
+
+def test_the_batch_page_is_translated(app, batch_with_a_swap):
+    batch, *_rest, closer_email = batch_with_a_swap
+    page = signed_in(app, closer_email).get(
+        f"/console/finance/batches/{batch.id}", headers={"Accept-Language": "zh-CN"}
+    )
+    assert page.status_code == 200 and '<html lang="zh-CN">' in html(page)
+    assert "头寸" in text_of(page) and "结算" in text_of(page)

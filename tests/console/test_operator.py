@@ -50,7 +50,7 @@ def test_tenants_show_kind_plan_billing_status_and_members(client, webhook_url, 
     assert page.status_code == 200
     row = html(page).split(f'id="tenant-{shop.tenant.id}"')[1].split("</tr>")[0]
     assert shop.tenant.slug in row and "merchant" in row
-    assert ">free<" in row.replace(" ", "") and "active" in row
+    assert ">Free<" in row.replace(" ", "") and "active" in row
     assert '<td class="num">1</td>' in row  # one member
 
 
@@ -159,3 +159,41 @@ def test_operator_pages_render_in_chinese(operator):
     ]:
         page = operator.get(path, headers={"Accept-Language": "zh-CN"})
         assert page.status_code == 200 and title in html(page), path
+
+
+def test_a_tenants_plan_is_changed_through_billing(client, webhook_url, operator):
+    from jifen.platform.billing.services import get_billing
+    from jifen.platform.console.activity import StaffActivity
+    from jifen.platform.db import unit_of_work
+
+    shop = open_shop(client, webhook_url)
+    url = f"/console/operator/tenants/{shop.tenant.id}"
+    page = operator.get(url, headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "Free" in text_of(page) and 'id="tenant-subscription">—' in html(page)
+    changed = operator.post(f"{url}/plan", {"plan": "growth"})
+    assert changed.status_code == 303 and changed.headers["Location"].endswith(url)
+    assert get_billing(shop.tenant.id).plan.code == "growth"
+    page = operator.get(url, headers={"Accept-Language": "en"})
+    assert "The tenant is now on the Growth plan." in text_of(page)
+    assert 'id="tenant-plan">Growth<' in html(page)
+
+    refused = operator.post(f"{url}/plan", {"plan": "platinum"})
+    assert "Unknown plan" in text_of(operator.get(refused.headers["Location"]))
+    assert get_billing(shop.tenant.id).plan.code == "growth"
+    assert (
+        operator.post("/console/operator/tenants/ten_missing/plan", {"plan": "scale"}).status_code
+        == 404
+    )
+    with unit_of_work(tenant_id=shop.tenant.id) as uow:  # the tenant sees what was done to it
+        query = uow.session.query(StaffActivity).filter(StaffActivity.action == "tenants.plan")
+        seen = [(r.action, r.outcome) for r in query.order_by(StaffActivity.created)]
+    assert seen == [("tenants.plan", "ok"), ("tenants.plan", "error")]
+
+
+def test_the_tenant_page_renders_in_chinese(client, webhook_url, operator):
+    shop = open_shop(client, webhook_url)
+    page = operator.get(
+        f"/console/operator/tenants/{shop.tenant.id}", headers={"Accept-Language": "zh-CN"}
+    )
+    assert page.status_code == 200 and "套餐与订阅" in html(page) and "免费版" in html(page)

@@ -23,6 +23,9 @@ ALLOWED = {
     "members.view": {OWNER, ADMIN, OPERATOR, SUPPORT},
     "members.freeze": {OWNER, ADMIN, SUPPORT},
     "members.adjust": {OWNER, ADMIN},
+    "adjustments.view": {OWNER, ADMIN, SUPPORT, FINANCE},
+    "adjustments.request": {OWNER, ADMIN},
+    "adjustments.approve": {OWNER, ADMIN, FINANCE},
     "webhooks.view": {OWNER, ADMIN, OPERATOR},
     "webhooks.replay": {OWNER, ADMIN, OPERATOR},
     "statements.view": {OWNER, ADMIN, FINANCE},
@@ -33,7 +36,18 @@ ALLOWED = {
     "program.view": {OWNER, ADMIN, OPERATOR},
     "program.edit": {OWNER, ADMIN},
     "program.simulate": {OWNER, ADMIN, OPERATOR},
+    "catalog.view": {OWNER, ADMIN, OPERATOR, SUPPORT},
+    "catalog.edit": {OWNER, ADMIN, OPERATOR},
+    "orders.fulfil": {OWNER, ADMIN, OPERATOR, SUPPORT},
+    "orders.cancel": {OWNER, ADMIN, SUPPORT},
+    "lottery.view": {OWNER, ADMIN, OPERATOR},
+    "lottery.edit": {OWNER, ADMIN},
+    "alliance.view": {OWNER, ADMIN, FINANCE},
+    "alliance.manage": {OWNER, ADMIN},
+    "activity.tenant_view": {OWNER, ADMIN},
     "tenants.view": {PLATFORM},
+    "tenants.plan": {PLATFORM},
+    "activity.view": {PLATFORM},
     "fees.view": {PLATFORM},
     "fees.edit": {PLATFORM},
     "spu_value.view": {PLATFORM},
@@ -45,6 +59,7 @@ ALLOWED = {
     "batches.close": {PLATFORM},
     "batches.approve": {PLATFORM},
     "batches.report": {PLATFORM},
+    "batches.reconcile": {PLATFORM},
 }
 
 CASES = [
@@ -59,6 +74,15 @@ CASES = [
         "/console/members/{member}/adjust",
         {"direction": "credit", "points": "1", "reason": "permission test"},
     ),
+    ("adjustments.view", "GET", "/console/adjustments", None),
+    (
+        "adjustments.request",
+        "POST",
+        "/console/adjustments",
+        {"member": "nobody-at-all", "direction": "credit", "points": "1", "reason": "test"},
+    ),
+    ("adjustments.approve", "POST", "/console/adjustments/adj_missing/approve", {}),
+    ("adjustments.approve", "POST", "/console/adjustments/adj_missing/reject", {}),
     ("webhooks.view", "GET", "/console/webhooks", None),
     ("webhooks.view", "GET", "/console/webhooks/{endpoint}", None),
     ("webhooks.replay", "POST", "/console/webhooks/deliveries/{delivery}/replay", {}),
@@ -73,7 +97,31 @@ CASES = [
     ("program.view", "GET", "/console/program", None),
     ("program.edit", "POST", "/console/program", {"document": "not json"}),
     ("program.simulate", "POST", "/console/program/simulate", {"amount": "1", "currency": "CNY"}),
+    ("clients.manage", "POST", "/console/clients/cli_missing/rotate", {}),
+    ("program.simulate", "POST", "/console/program/simulate-draft", {"document": "not json"}),
+    ("catalog.view", "GET", "/console/catalog", None),
+    ("catalog.view", "GET", "/console/catalog/rwd_missing", None),
+    ("catalog.view", "GET", "/console/orders", None),
+    ("catalog.edit", "GET", "/console/catalog/new", None),
+    ("catalog.edit", "POST", "/console/catalog", {"kind": "physical", "name": " "}),
+    ("catalog.edit", "POST", "/console/catalog/rwd_missing", {"name": "x"}),
+    ("catalog.edit", "POST", "/console/catalog/rwd_missing/archive", {}),
+    ("catalog.edit", "POST", "/console/catalog/rwd_missing/codes", {"codes": "X"}),
+    ("orders.fulfil", "POST", "/console/orders/rdo_missing/fulfil", {"status": "shipped"}),
+    ("orders.cancel", "POST", "/console/orders/rdo_missing/cancel", {}),
+    ("lottery.view", "GET", "/console/lotteries", None),
+    ("lottery.view", "GET", "/console/lotteries/ltr_missing", None),
+    ("lottery.edit", "POST", "/console/lotteries", {"name": ""}),
+    ("lottery.edit", "POST", "/console/lotteries/ltr_missing/close", {}),
+    ("alliance.view", "GET", "/console/alliance", None),
+    ("alliance.manage", "POST", "/console/alliance/members", {"tenant_slug": " "}),
+    ("alliance.manage", "POST", "/console/alliance/invitations/amb_missing/accept", {}),
+    ("alliance.manage", "POST", "/console/alliance/invitations/amb_missing/decline", {}),
     ("tenants.view", "GET", "/console/operator/tenants", None),
+    ("tenants.view", "GET", "/console/operator/tenants/{tenant}", None),
+    ("tenants.plan", "POST", "/console/operator/tenants/{tenant}/plan", {"plan": "no such plan"}),
+    ("activity.view", "GET", "/console/operator/activity", None),
+    ("activity.tenant_view", "GET", "/console/activity", None),
     ("fees.view", "GET", "/console/operator/fees", None),
     ("fees.edit", "POST", "/console/operator/fees", {"swap_bps": "x"}),
     ("spu_value.view", "GET", "/console/operator/spu-value", None),
@@ -87,6 +135,13 @@ CASES = [
     ("batches.approve", "POST", "/console/finance/batches/stb_missing/approve", {}),
     ("batches.approve", "POST", "/console/finance/batches/stb_missing/pay", {}),
     ("batches.report", "GET", "/console/finance/batches/stb_missing/report.csv", None),
+    ("batches.reconcile", "POST", "/console/finance/batches/stb_missing/reconcile", {}),
+    (
+        "batches.approve",
+        "POST",
+        "/console/finance/batches/stb_missing/instructions/{tenant}/mark-paid",
+        {"reference": "permission test"},
+    ),
 ]
 
 
@@ -151,7 +206,12 @@ def test_role_may_or_may_not(app, shop, role, action, method, path, form):
     if role != ANONYMOUS:
         email = shop.staff[Role(role)] if role in TENANT_ROLES else shop.staff[role]
         assert browser.login(email).status_code == 302
-    url = path.format(member=shop.member_id, endpoint=shop.endpoint_id, delivery=shop.delivery_id)
+    url = path.format(
+        member=shop.member_id,
+        endpoint=shop.endpoint_id,
+        delivery=shop.delivery_id,
+        tenant=shop.tenant.id,
+    )
     response = browser.get(url) if method == "GET" else browser.post(url, form)
     if role == ANONYMOUS:
         assert response.status_code == 302
