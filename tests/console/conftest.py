@@ -1,4 +1,6 @@
-"""Console tests: their helpers live beside them (``console_helpers``)."""
+"""Console tests: their helpers live beside them (``console_helpers``). ``shop`` (a
+merchant with staff in every role) and ``owner`` (its owner, signed in) serve most
+modules; browser modules define their own, module-scoped."""
 
 from __future__ import annotations
 
@@ -19,3 +21,19 @@ def webhook_url():
     receiver, stop = start_receiver()
     yield receiver.url
     stop()
+
+
+@pytest.fixture
+def shop(client, webhook_url):
+    from console_helpers import open_shop
+
+    return open_shop(client, webhook_url)
+
+
+@pytest.fixture
+def owner(client, shop):
+    from console_helpers import Console
+
+    browser = Console(client)
+    browser.login(shop.owner_email)
+    return browser

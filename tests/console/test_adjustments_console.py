@@ -22,13 +22,6 @@ def shop(client, webhook_url):
     return shop
 
 
-@pytest.fixture
-def owner(client, shop):
-    browser = Console(client)
-    browser.login(shop.owner_email)
-    return browser
-
-
 def signed_in(app, email: str) -> Console:
     browser = Console(app.test_client())
     assert browser.login(email).status_code == 302

@@ -11,50 +11,29 @@ Skipped when ``/usr/bin/chromium`` or Playwright is missing; never downloads a b
 from __future__ import annotations
 
 import re
-import threading
-from pathlib import Path
 
 import pytest
+from browser_support import ARTIFACTS as BROWSER_ARTIFACTS
+from browser_support import console_sign_in, launch, require_chromium, screenshot, serve
 from console_helpers import PASSWORD, open_shop
 
 from jifen.tenants.catalog.services import get_reward
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = BROWSER_ARTIFACTS / "console"
 
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+sync_api = require_chromium()
 
 
 @pytest.fixture(scope="module")
 def live_server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
+    with launch(sync_api) as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +42,11 @@ def shop(app, webhook_url):
 
 
 def shoot(page, language: str, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{language}-{name}.png"), full_page=True)
+    screenshot(page, ARTIFACTS / f"{language}-{name}.png")
 
 
 def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    console_sign_in(page, base, email, PASSWORD)
 
 
 LABELS = {

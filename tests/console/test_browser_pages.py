@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+from browser_support import ARTIFACTS as BROWSER_ARTIFACTS
+from browser_support import console_sign_in, launch, require_chromium, screenshot, serve
 from console_helpers import PASSWORD, Console, make_staff, open_shop
 from factories import Api, drain_jobs
 
@@ -36,16 +37,7 @@ from jifen.platform.console import permissions
 sys.path.append(str(Path(__file__).parent.parent / "settlement"))
 from settlement_support import FEES, Operator, Settlement  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = BROWSER_ARTIFACTS / "console"
 LANGUAGES = ("en", "zh-CN")
 ROLES = ("owner", "admin", "operator", "support", "finance", "platform")
 PUBLIC = {"console.login", "console.choose_tenant", "console.static"}
@@ -56,31 +48,19 @@ ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
 SAME_IN_BOTH = {"URL", "CSV", "XLSX", "PDF", "SPU", "API", "JSON", "Stripe", "Webhook"}
 CODE = re.compile(r"^[a-z_]+([:.][a-z_]+)?$")  # scopes, event types, action names
 
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+sync_api = require_chromium()
 
 
 @pytest.fixture(scope="module")
 def live_server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
+    with launch(sync_api) as chromium:
         yield chromium
-        chromium.close()
 
 
 def settlement_helper(client) -> Settlement:
@@ -164,16 +144,11 @@ def test_every_page_has_its_path_parameters(app, world):
 
 
 def shoot(page, language: str, name: str) -> None:
-    folder = ARTIFACTS / language
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    screenshot(page, ARTIFACTS / language / f"{name}.png")
 
 
 def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    console_sign_in(page, base, email, PASSWORD)
     page.wait_for_url(re.compile(r"/console/(finance/batches)?$"))
 
 

@@ -18,18 +18,6 @@ EN = {"Accept-Language": "en"}
 ADDRESS = {"name": "张三", "line1": "1 Nanjing Rd", "city": "Shanghai", "country": "CN"}
 
 
-@pytest.fixture
-def shop(client, webhook_url):
-    return open_shop(client, webhook_url)
-
-
-@pytest.fixture
-def owner(client, shop):
-    browser = Console(client)
-    browser.login(shop.owner_email)
-    return browser
-
-
 def as_role(client, shop, role: Role) -> Console:
     browser = Console(client)
     browser.login(shop.staff[role])

@@ -16,18 +16,6 @@ from jifen.tenants.lottery.services import get_lottery, list_lotteries
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-def shop(client, webhook_url):
-    return open_shop(client, webhook_url)
-
-
-@pytest.fixture
-def owner(client, shop):
-    browser = Console(client)
-    browser.login(shop.owner_email)
-    return browser
-
-
 def lottery_count(tenant_id: str) -> int:
     return len(list_lotteries(tenant_id, {"limit": 100, "starting_after": None})["data"])
 

@@ -5,22 +5,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from console_helpers import Console, html, open_shop, text_of
 
 from jifen.platform.auth.model import Role
-
-
-@pytest.fixture
-def shop(client, webhook_url):
-    return open_shop(client, webhook_url)
-
-
-@pytest.fixture
-def owner(client, shop):
-    browser = Console(client)
-    browser.login(shop.owner_email)
-    return browser
 
 
 def figure(page, name: str) -> str:

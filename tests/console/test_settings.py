@@ -14,18 +14,6 @@ from jifen.platform.errors import NotFound
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-def shop(client, webhook_url):
-    return open_shop(client, webhook_url)
-
-
-@pytest.fixture
-def owner(client, shop):
-    browser = Console(client)
-    browser.login(shop.owner_email)
-    return browser
-
-
 def token_status(client, client_id: str, secret: str) -> int:
     form = {"grant_type": "client_credentials"}
     return client.post("/oauth/token", data=form, auth=(client_id, secret)).status_code

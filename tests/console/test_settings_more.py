@@ -15,18 +15,6 @@ from jifen.platform.auth.services import list_clients
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-def shop(client, webhook_url):
-    return open_shop(client, webhook_url)
-
-
-@pytest.fixture
-def owner(client, shop):
-    browser = Console(client)
-    browser.login(shop.owner_email)
-    return browser
-
-
 def token_response(client, client_id: str, secret: str):
     form = {"grant_type": "client_credentials"}
     return client.post("/oauth/token", data=form, auth=(client_id, secret))

@@ -10,49 +10,27 @@ from __future__ import annotations
 import http.server
 import re
 import threading
-from pathlib import Path
 
 import pytest
+from browser_support import ARTIFACTS, launch, require_chromium, screenshot, serve
 from widgets_support import build_world, expire_member_token
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "a long wallet password"
 
-if not CHROMIUM.exists():
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-                allow_module_level=True)  # fmt: skip
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (the dev extra)")
+sync_api = require_chromium()
 expect = sync_api.expect
 
 
 @pytest.fixture(scope="module")
 def server(app):
-    """The test app on a free loopback port, in a thread; yields its origin."""
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serve(app) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
+    with launch(sync_api) as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -108,8 +86,7 @@ def foreign_site(shop, server):
 
 
 def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    screenshot(page, ARTIFACTS / f"{name}.png")
 
 
 def balance_points(page):
