@@ -1,15 +1,21 @@
-"""Helpers shared by the benchmarks: a scratch PostgreSQL database, pgbench, reporting."""
+"""Helpers shared by the benchmarks: a scratch PostgreSQL database, pgbench, worker
+processes, a server on a free port, reporting."""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import re
 import secrets
+import signal
+import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -86,3 +92,52 @@ def report(rows: list[tuple[str, float, str]], baseline: float) -> str:
     for label, value, note in rows:
         lines.append(f"{label:<58} {value:>10,.0f} {value / baseline:>7.2f}  {note}")
     return "\n".join(lines)
+
+
+def run_workers(target: Callable[..., None], args: tuple, *, workers: int) -> list[Any]:
+    """Run ``target(*args, ready, results)`` in ``workers`` spawned processes and return
+    what each put on ``results``. Each waits on the barrier ``ready`` once set up, so the
+    clock starts when all of them can work."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    ready = context.Barrier(workers)
+    processes = [
+        context.Process(target=target, args=(*args, ready, results)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    figures = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return figures
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server_process(command: list[str], port: int, env: dict, *, settle: float) -> Iterator[None]:
+    """Start ``command`` (a server on ``port``) in its own session, wait until the port
+    answers and ``settle`` seconds more; stop the whole process group afterwards."""
+    server = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(settle)
+        yield
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)

@@ -1,9 +1,10 @@
 """Shared by the browser tests: Debian's Chromium, headless, driven by Playwright against
 the test app served on a free loopback port. No browser is ever downloaded.
 
-A browser test module starts with ``sync_api = require_chromium()``, which skips the
-module when ``/usr/bin/chromium`` or Playwright is missing, and builds its module-scoped
-fixtures from ``serve`` and ``launch``.
+A browser test module calls ``require_chromium()`` at import, which skips the module
+when ``/usr/bin/chromium`` or Playwright is missing, and uses the module-scoped fixtures
+``live_server`` and ``browser`` that tests/conftest.py builds from ``serve`` and
+``launch``.
 """
 
 from __future__ import annotations

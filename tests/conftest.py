@@ -107,3 +107,22 @@ def api(client):
     from factories import Api
 
     return Api(client)
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    """Browser tests: the app on a free loopback port, in a thread; yields its origin."""
+    from browser_support import serve
+
+    with serve(app) as origin:
+        yield origin
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Browser tests: Debian's Chromium through Playwright (a browser module calls
+    ``browser_support.require_chromium()`` first, which skips it without one)."""
+    from browser_support import launch
+
+    with launch(pytest.importorskip("playwright.sync_api")) as chromium:
+        yield chromium

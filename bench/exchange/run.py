@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import random
 import time
 
-from bench.common import scratch_database
+from bench.common import run_workers, scratch_database
 from bench.ledger.run import configure, make_app, seed, service_rate
 
 FUNDING = 1_000_000
@@ -88,19 +87,7 @@ def _swap_worker(url, tenants, seconds, ready, results):
 
 
 def swap_rate(url, tenants, *, workers, seconds) -> float:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    ready = context.Barrier(workers)
-    processes = [
-        context.Process(target=_swap_worker, args=(url, tenants, seconds, ready, results))
-        for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    total = sum(results.get() for _ in processes)
-    for process in processes:
-        process.join()
-    return total / seconds
+    return sum(run_workers(_swap_worker, (url, tenants, seconds), workers=workers)) / seconds
 
 
 def main() -> None:

@@ -16,16 +16,14 @@ function (``baseline.sql``), so they say how far a target is reachable at all:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import time
 
 from sqlalchemy.engine import make_url
+
+from bench.common import free_port, run_workers, server_process
 
 WALLETS = 10_000  # rows baseline.sql creates
 
@@ -80,19 +78,7 @@ def _client(url: str, seconds: float, batch: int, ready, results) -> None:
 
 def client_floor(url: str, *, workers: int, seconds: float, batch: int = 1) -> float:
     """Earns per second of ``workers`` bare psycopg processes (figures (f) and (g))."""
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    ready = context.Barrier(workers)
-    processes = [
-        context.Process(target=_client, args=(url, seconds, batch, ready, results))
-        for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    total = sum(results.get() for _ in processes)
-    for process in processes:
-        process.join()
-    return total / seconds
+    return sum(run_workers(_client, (url, seconds, batch), workers=workers)) / seconds
 
 
 # (h): the module gunicorn imports is this file itself, as ``bench.ledger.floors:wsgi``.
@@ -116,36 +102,10 @@ def wsgi(environ, start_response):
 
 def http_floor(url: str, *, seconds: int, workers: int, wrk) -> dict:
     """Peak rate of gunicorn + a bare WSGI earn, with the (d) wrk driver ``wrk``."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "BENCH_FLOOR_URL": libpq_url(url), "PYTHONPATH": root}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "bench.ledger.floors:wsgi",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1)
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers)]
+    command += ["--bind", f"127.0.0.1:{port}", "bench.ledger.floors:wsgi"]
+    with server_process(command, port, env, settle=1):
         return wrk(port, seconds=seconds)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)

@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +38,14 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from bench.common import pgbench, report, scratch_database
+from bench.common import (
+    free_port,
+    pgbench,
+    report,
+    run_workers,
+    scratch_database,
+    server_process,
+)
 from bench.ledger import floors
 
 HERE = Path(__file__).parent
@@ -161,18 +165,7 @@ def service_rate(url, tenants, *, workers, seconds, batch=1) -> float:
 
 def service_figures(url, tenants, *, workers, seconds, batch=1) -> tuple[float, float]:
     """Earns per second over all workers, and the workers' Python CPU per earn in ms."""
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    ready = context.Barrier(workers)
-    processes = [
-        context.Process(target=_earn_worker, args=(url, tenants, seconds, batch, ready, results))
-        for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    figures = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
+    figures = run_workers(_earn_worker, (url, tenants, seconds, batch), workers=workers)
     total = sum(done for done, _ in figures)
     cpu = sum(cpu for _, cpu in figures)
     return total / seconds, 1000 * cpu / max(total, 1)
@@ -256,42 +249,15 @@ HTTP_WORKERS = 3
 def http_figures(url, tenants, *, seconds) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("(d) needs wrk: apt-get install wrk")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "JIFEN_DATABASE_URL": url, "JIFEN_LOG_FORMAT": "text"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jifen.platform.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(HTTP_WORKERS),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(2)
+    command = [sys.executable, "-m", "jifen.platform.cli", "serve", "--port", str(port)]
+    with server_process([*command, "--workers", str(HTTP_WORKERS)], port, env, settle=2):
         peak = wrk(port, tenants, seconds=seconds, connections=8, pause_ms=0)
         half_rate = peak["rate"] / 2
         connections = 8
         pause = max(1, int(connections / half_rate * 1000))
         half = wrk(port, tenants, seconds=seconds, connections=connections, pause_ms=pause)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
     return {"peak": peak, "half": half}
 
 

@@ -113,20 +113,7 @@ def accept(merchant_id: str, invitation_id: str) -> MembershipView:
     def attempt() -> MembershipView:
         with unit_of_work(platform=True) as uow:
             session = uow.session
-            row = None
-            if looks_like_id(invitation_id):
-                row = session.scalar(
-                    select(AllianceMembership)
-                    .where(
-                        AllianceMembership.id == invitation_id,
-                        AllianceMembership.merchant_tenant_id == merchant_id,
-                    )
-                    .with_for_update()
-                )
-            if row is None:
-                raise NotFound(f"No such invitation: {invitation_id}", param="id")
-            if row.is_active:
-                raise InvalidState("This invitation was accepted already.", param="id")
+            row = _pending_invitation(session, merchant_id, invitation_id)
             check_feature(session, merchant_id, "alliances")
             row.status = MembershipStatus.ACTIVE.value
             row.accepted_at = clock.now()
@@ -138,26 +125,33 @@ def accept(merchant_id: str, invitation_id: str) -> MembershipView:
     return run_in_transaction(attempt)
 
 
+def _pending_invitation(session: Session, merchant_id: str, invitation_id: str):
+    """The merchant's invitation, locked. Raises NotFound (unknown, or another merchant's)
+    and InvalidState (accepted already)."""
+    row = None
+    if looks_like_id(invitation_id):
+        row = session.scalar(
+            select(AllianceMembership)
+            .where(
+                AllianceMembership.id == invitation_id,
+                AllianceMembership.merchant_tenant_id == merchant_id,
+            )
+            .with_for_update()
+        )
+    if row is None:
+        raise NotFound(f"No such invitation: {invitation_id}", param="id")
+    if row.is_active:
+        raise InvalidState("This invitation was accepted already.", param="id")
+    return row
+
+
 def decline(merchant_id: str, invitation_id: str) -> None:
     """The invited merchant declines a pending invitation: it is deleted, so the alliance
     may invite again later. Raises NotFound (unknown, or another merchant's invitation)
     and InvalidState (accepted already: an active membership is not declined)."""
     with unit_of_work(platform=True) as uow:
         session = uow.session
-        row = None
-        if looks_like_id(invitation_id):
-            row = session.scalar(
-                select(AllianceMembership)
-                .where(
-                    AllianceMembership.id == invitation_id,
-                    AllianceMembership.merchant_tenant_id == merchant_id,
-                )
-                .with_for_update()
-            )
-        if row is None:
-            raise NotFound(f"No such invitation: {invitation_id}", param="id")
-        if row.is_active:
-            raise InvalidState("This invitation was accepted already.", param="id")
+        row = _pending_invitation(session, merchant_id, invitation_id)
         session.delete(row)
         uow.commit()
 

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from factories import TenantHandle, signup_body, unique
+from factories import TenantHandle, unique
 
 
 def signup(api, kind: str = "merchant", plan: str = "scale") -> TenantHandle:
-    response = api.client.post("/v1/signup", json={**signup_body(kind), "plan": plan})
-    assert response.status_code == 201, response.get_json()
-    body = response.get_json()
-    credentials = body["api_client"]
-    return TenantHandle(
-        id=body["tenant"]["id"],
-        slug=body["tenant"]["slug"],
-        currency_code=body["currency"]["code"],
-        client_id=credentials["client_id"],
-        client_secret=credentials["client_secret"],
-        publishable_key=body["publishable_key"],
-        token=api.token(credentials["client_id"], credentials["client_secret"]),
-    )
+    return api.signup(kind, plan=plan)
 
 
 def join(client, alliance: TenantHandle, merchant: TenantHandle) -> dict:

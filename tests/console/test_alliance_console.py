@@ -5,28 +5,12 @@ from __future__ import annotations
 
 import pytest
 from console_helpers import Console, html, make_staff, text_of
-from factories import TenantHandle, signup_body, unique
+from factories import TenantHandle, unique
 
 from jifen.platform.auth.model import Role
 from jifen.tenants.alliances.services import list_invitations, list_members
 
 EN = {"Accept-Language": "en"}
-
-
-def signup(api, kind: str = "merchant", plan: str = "scale") -> TenantHandle:
-    response = api.client.post("/v1/signup", json={**signup_body(kind), "plan": plan})
-    assert response.status_code == 201, response.get_json()
-    body = response.get_json()
-    credentials = body["api_client"]
-    return TenantHandle(
-        id=body["tenant"]["id"],
-        slug=body["tenant"]["slug"],
-        currency_code=body["currency"]["code"],
-        client_id=credentials["client_id"],
-        client_secret=credentials["client_secret"],
-        publishable_key=body["publishable_key"],
-        token=api.token(credentials["client_id"], credentials["client_secret"]),
-    )
 
 
 def owner_of(client, tenant: TenantHandle) -> Console:
@@ -38,7 +22,7 @@ def owner_of(client, tenant: TenantHandle) -> Console:
 @pytest.fixture
 def alliance(api, client) -> TenantHandle:
     """An alliance priced at 0.5 SPU a point, earning 1 point per full 1.00 yuan."""
-    tenant = signup(api, "alliance")
+    tenant = api.signup("alliance", plan="scale")
     priced = client.put(
         "/v1/exchange/settings",
         json={"spu_rate": "0.5", "inbound": True, "outbound": True, "acceptance": True},
@@ -54,7 +38,7 @@ def alliance(api, client) -> TenantHandle:
 
 @pytest.fixture
 def merchant(api) -> TenantHandle:
-    return signup(api)
+    return api.signup(plan="scale")
 
 
 def invite(client, alliance, merchant) -> str:
@@ -151,7 +135,7 @@ def test_a_bad_invitation_says_why(api, client, alliance, merchant, case):
     slug = {
         "unknown": unique("nobody-"),
         "twice": merchant.slug,
-        "alliance": signup(api, "alliance").slug,
+        "alliance": api.signup("alliance", plan="scale").slug,
         "blank": " ",
     }[case]
     refused = owner.post("/console/alliance/members", {"tenant_slug": slug}, headers=EN)
@@ -160,7 +144,7 @@ def test_a_bad_invitation_says_why(api, client, alliance, merchant, case):
 
 
 def test_a_merchant_cannot_invite(client, merchant, api):
-    other = signup(api)
+    other = api.signup(plan="scale")
     refused = owner_of(client, merchant).post(
         "/console/alliance/members", {"tenant_slug": other.slug}
     )
@@ -170,7 +154,7 @@ def test_a_merchant_cannot_invite(client, merchant, api):
 
 def test_another_merchants_invitation_is_not_found(api, client, alliance, merchant):
     invitation_id = invite(client, alliance, merchant)
-    stranger = owner_of(client, signup(api))
+    stranger = owner_of(client, api.signup(plan="scale"))
     assert stranger.post(f"/console/alliance/invitations/{invitation_id}/accept").status_code == 404
     assert (
         stranger.post(f"/console/alliance/invitations/{invitation_id}/decline").status_code == 404

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import ARTIFACTS as BROWSER_ARTIFACTS
-from browser_support import console_sign_in, launch, require_chromium, screenshot, serve
+from browser_support import console_sign_in, require_chromium, screenshot
 from console_helpers import PASSWORD, Console, make_staff, open_shop
 from factories import Api, drain_jobs
 
@@ -35,7 +35,7 @@ from jifen.platform.auth.model import Role
 from jifen.platform.console import permissions
 
 sys.path.append(str(Path(__file__).parent.parent / "settlement"))
-from settlement_support import FEES, Operator, Settlement  # noqa: E402
+from settlement_support import Settlement, open_settlement  # noqa: E402
 
 ARTIFACTS = BROWSER_ARTIFACTS / "console"
 LANGUAGES = ("en", "zh-CN")
@@ -48,31 +48,11 @@ ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
 SAME_IN_BOTH = {"URL", "CSV", "XLSX", "PDF", "SPU", "API", "JSON", "Stripe", "Webhook"}
 CODE = re.compile(r"^[a-z_]+([:.][a-z_]+)?$")  # scopes, event types, action names
 
-sync_api = require_chromium()
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    with serve(app) as origin:
-        yield origin
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch(sync_api) as chromium:
-        yield chromium
+require_chromium()  # skips this module without Debian's Chromium
 
 
 def settlement_helper(client) -> Settlement:
-    api = Api(client)
-    admin = api.platform_token("platform:admin")
-    response = client.put(
-        "/v1/platform/exchange/fees", json=FEES, headers={"Authorization": f"Bearer {admin}"}
-    )
-    assert response.status_code == 200, response.get_json()
-    helper = Settlement(api, Operator(api.platform_token()), Operator(api.platform_token()))
-    helper.settings("1")
-    return helper
+    return open_settlement(Api(client))
 
 
 def swap_between_two_merchants(client, label: str) -> None:

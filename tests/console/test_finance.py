@@ -14,19 +14,12 @@ from jifen.platform import clock
 from jifen.platform.auth.model import Role
 
 sys.path.append(str(Path(__file__).parent.parent / "settlement"))
-from settlement_support import FEES, Operator, Settlement  # noqa: E402
+from settlement_support import Settlement, open_settlement  # noqa: E402
 
 
 @pytest.fixture
-def settlement(api, client) -> Settlement:
-    admin = api.platform_token("platform:admin")
-    response = client.put(
-        "/v1/platform/exchange/fees", json=FEES, headers={"Authorization": f"Bearer {admin}"}
-    )
-    assert response.status_code == 200, response.get_json()
-    helper = Settlement(api, Operator(api.platform_token()), Operator(api.platform_token()))
-    helper.settings("1")
-    return helper
+def settlement(api) -> Settlement:
+    return open_settlement(api)
 
 
 @pytest.fixture

@@ -24,11 +24,10 @@ sys.path.append(str(Path(__file__).parent))
 
 from fake_stripe import FakeStripe  # noqa: E402
 from settlement_support import (  # noqa: E402
-    FEES,
-    Operator,
     Settlement,
     audit_problems,
     connect,
+    open_settlement,
     set_account,
     set_payer,
 )
@@ -42,15 +41,8 @@ def audited(app):
 
 
 @pytest.fixture
-def settlement(api, client) -> Settlement:
-    admin = api.platform_token("platform:admin")
-    response = client.put(
-        "/v1/platform/exchange/fees", json=FEES, headers={"Authorization": f"Bearer {admin}"}
-    )
-    assert response.status_code == 200, response.get_json()
-    helper = Settlement(api, Operator(api.platform_token()), Operator(api.platform_token()))
-    helper.settings("1")
-    return helper
+def settlement(api) -> Settlement:
+    return open_settlement(api)
 
 
 @pytest.fixture

@@ -142,6 +142,20 @@ class Settlement:
         return response.get_json()
 
 
+def open_settlement(api: Api) -> Settlement:
+    """The platform's fees set to ``FEES``, one SPU worth 1 yuan, and a closer and an
+    approver who are two different platform clients."""
+    client = api.client
+    admin = api.platform_token("platform:admin")
+    response = client.put(
+        "/v1/platform/exchange/fees", json=FEES, headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert response.status_code == 200, response.get_json()
+    helper = Settlement(api, Operator(api.platform_token()), Operator(api.platform_token()))
+    helper.settings("1")
+    return helper
+
+
 def position(batch: dict, tenant: TenantHandle) -> dict:
     [found] = [p for p in batch["positions"] if p["tenant"] == tenant.id]
     return found

@@ -12,7 +12,7 @@ import re
 import threading
 
 import pytest
-from browser_support import ARTIFACTS, launch, require_chromium, screenshot, serve
+from browser_support import ARTIFACTS, require_chromium, screenshot
 from widgets_support import build_world, expire_member_token
 
 PASSWORD = "a long wallet password"
@@ -22,15 +22,8 @@ expect = sync_api.expect
 
 
 @pytest.fixture(scope="module")
-def server(app):
-    with serve(app) as origin:
-        yield origin
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch(sync_api) as chromium:
-        yield chromium
+def server(live_server):
+    return live_server
 
 
 @pytest.fixture
