@@ -32,11 +32,19 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index, String, func, select
+from sqlalchemy import (
+    CheckConstraint,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    String,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jifen.platform import clock
-from jifen.platform.db import Base, Created
+from jifen.platform.db import Base, Created, insert_row
 from jifen.platform.ids import new_id
 
 from .model import Amount
@@ -107,13 +115,16 @@ def record(
     swap_id: str | None = None,
     authorization_id: str | None = None,
 ) -> ClearingRecord:
-    """Write one clearing record in the caller's unit of work (never commits).
+    """Write one clearing record in the caller's unit of work (never commits). It is
+    written at once with a plain INSERT (swaps and captures are hot paths); the returned
+    row is not in the session and carries no ``sequence``.
 
     Raises ValueError for a record that could not balance (the database refuses it too).
     """
     if payer_tenant_id == payee_tenant_id:
         raise ValueError("a clearing record moves value between two tenants")
     row = ClearingRecord(
+        id=new_id("clr"),
         kind=ClearingKind(kind).value,
         payer_tenant_id=payer_tenant_id,
         payee_tenant_id=payee_tenant_id,
@@ -127,10 +138,10 @@ def record(
         source_transaction_id=source_transaction_id,
         created=clock.now(),
     )
-    if session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
+        insert_row(session, row)  # the column's default draws the sequence number
+    else:
         # rendered into the INSERT itself; SQLite runs one writer at a time
-        row.sequence = select(
-            func.coalesce(func.max(ClearingRecord.sequence), 0) + 1
-        ).scalar_subquery()
-    session.add(row)
+        next_number = select(func.coalesce(func.max(ClearingRecord.sequence), 0) + 1)
+        insert_row(session, row, sequence=next_number.scalar_subquery())
     return row

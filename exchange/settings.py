@@ -148,9 +148,16 @@ class FeeScheduleView:
 
 def fee_schedule(session: Session) -> FeeScheduleView:
     """The schedule in force (in a platform unit of work)."""
-    row = session.scalars(
-        select(FeeScheduleVersion).order_by(FeeScheduleVersion.version.desc()).limit(1)
-    ).first()
+    session.flush()  # a version this transaction stored counts
+    row = (
+        session.connection()
+        .execute(
+            select(FeeScheduleVersion.__table__)
+            .order_by(FeeScheduleVersion.version.desc())
+            .limit(1)
+        )
+        .first()
+    )
     if row is None:
         return FeeScheduleView(None, 0, DEFAULT_FEES, None, None)
     schedule = pricing.FeeSchedule(

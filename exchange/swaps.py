@@ -21,10 +21,16 @@ a platform unit of work: no tenant filter applies there, and every id is checked
 the tenant it must belong to by hand: the caller must be the source tenant, the
 destination tenant, or the card holder; members are looked up by (tenant, card).
 
+``POST /v1/me/swaps`` (``quote_and_swap``) prices and carries out a swap in one
+transaction, and is the exchange's hot path: it reads what it needs once (both currencies'
+settings, the fee schedule, the card and its two memberships: three queries), reads rows
+as plain rows rather than ORM objects, and writes with plain INSERTs (the ledger's credit
+and debit are plain SQL too). docs/benchmarks.md has the figures.
+
 Limits, enforced when the swap runs (and previewed when quoting): the platform's daily
 limit per card (µSPU out of the card per local day), and the destination's
 ``daily_inbound_cap`` (its points issued by swaps per local day). Each is a row of
-``exchange_daily_usage`` raised by a conditional UPDATE, whose row lock also serializes
+``exchange_daily_usage`` raised by one conditional upsert, whose row lock also serializes
 swaps of one card. Locks are always taken in one order (quote, card usage, inbound usage,
 wallets), so concurrent swaps never deadlock on each other; the wallet lock in the ledger
 keeps parallel swaps from one card from overspending.
@@ -34,15 +40,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jifen.platform import clock, ledger
 from jifen.platform.auth.callers import Caller
-from jifen.platform.db import UnitOfWork, is_unique_violation, run_in_transaction, unit_of_work
+from jifen.platform.db import (
+    UnitOfWork,
+    insert_row,
+    is_unique_violation,
+    run_in_transaction,
+    unit_of_work,
+)
 from jifen.platform.errors import (
     Forbidden,
     InsufficientPoints,
@@ -63,7 +77,7 @@ from jifen.tenants.model import Currency
 
 from . import clearing, pricing
 from .model import DailyUsage, ExchangeSettings, Quote, Swap
-from .settings import fee_schedule, settings_for
+from .settings import fee_schedule
 
 QUOTE_TTL = timedelta(seconds=60)
 LIMITS_TIME_ZONE = "Asia/Shanghai"
@@ -89,6 +103,119 @@ class Party:
         return self.tenant_id in (row.from_tenant_id, row.to_tenant_id)
 
 
+# --- what a swap is priced from -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Market:
+    """Both currencies' exchange settings (rows of ``exchange_settings``) and the fee
+    schedule in force, read once per transaction."""
+
+    source: Any
+    destination: Any
+    schedule: pricing.FeeSchedule
+
+
+def _market(session: Session, from_currency: str, to_currency: str) -> Market:
+    """Raises Unprocessable: ``same_currency``, ``unknown_currency``, ``exchange_disabled``."""
+    if from_currency == to_currency:
+        raise Unprocessable(
+            "Cannot swap a currency into itself.", code="same_currency", param="to_currency"
+        )
+    codes = [code for code in (from_currency, to_currency) if isinstance(code, str)]
+    found = session.connection().execute(
+        select(ExchangeSettings.__table__).where(ExchangeSettings.currency.in_(codes))
+    )
+    settings = {row.currency: row for row in found}
+    return Market(
+        source=_in_exchange(session, settings, from_currency, "from_currency", "outbound"),
+        destination=_in_exchange(session, settings, to_currency, "to_currency", "inbound"),
+        schedule=fee_schedule(session).schedule,
+    )
+
+
+def _in_exchange(session: Session, settings: dict, code: str, param: str, switch: str) -> Any:
+    row = settings.get(code) if isinstance(code, str) else None
+    if row is None:
+        if session.scalar(select(Currency.id).where(Currency.code == code)) is None:
+            raise Unprocessable(f"No such currency: {code}.", code="unknown_currency", param=param)
+        raise Unprocessable(
+            f"{code} is not in the exchange.", code="exchange_disabled", param=param
+        )
+    if not getattr(row, switch):
+        direction = "out of" if switch == "outbound" else "into"
+        raise Unprocessable(
+            f"{code} does not allow swaps {direction} it.", code="exchange_disabled", param=param
+        )
+    return row
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A card and its memberships (rows with ``id`` and ``status``) in the swap's two
+    programs, by tenant id."""
+
+    card_id: str
+    number: str
+    memberships: dict[str, Any]
+
+
+def _holder(session: Session, party: Party, card_number: str | None, tenant_ids) -> Holder:
+    # Not members.find_card: a card holder naming someone else's number gets 403 whether
+    # or not that card exists, so holders cannot probe which numbers were issued.
+    if card_number is None:
+        if party.card_id is None:
+            raise Unprocessable("card_number is required.", param="card_number")
+        holder = _card_with_memberships(session, Card.id == party.card_id, tenant_ids)
+    else:
+        number = cards.normalise_card_number(card_number)
+        if not cards.is_valid_card_number(number):
+            raise Unprocessable(
+                "card_number must be 16 digits with a valid check digit.",
+                code="invalid_card_number",
+                param="card_number",
+            )
+        holder = _card_with_memberships(session, Card.number == number, tenant_ids)
+    if party.card_id is not None and (holder is None or holder.card_id != party.card_id):
+        raise Forbidden("A card holder may swap only their own card.", code="not_a_party")
+    if holder is None:
+        raise NotFound(f"No such card: {card_number}", param="card_number")
+    return holder
+
+
+def _card_with_memberships(session: Session, which_card, tenant_ids) -> Holder | None:
+    rows = (
+        session.connection()
+        .execute(
+            select(Card.id, Card.number, Member.id.label("member_id"), Member.tenant_id)
+            .add_columns(Member.status)
+            .select_from(Card)
+            .outerjoin(Member, and_(Member.card_id == Card.id, Member.tenant_id.in_(tenant_ids)))
+            .where(which_card)
+        )
+        .all()
+    )
+    if not rows:
+        return None
+    memberships = {
+        row.tenant_id: _Membership(row.member_id, row.status)
+        for row in rows
+        if row.member_id is not None
+    }
+    return Holder(rows[0].id, rows[0].number, memberships)
+
+
+@dataclass(frozen=True)
+class _Membership:
+    id: str
+    status: str
+
+
+def _active(member: Any) -> None:
+    if member.status == MemberStatus.FROZEN:
+        raise MemberFrozen("This membership is frozen.", param="card_number")
+
+
 # --- quotes ---------------------------------------------------------------------------
 
 
@@ -103,7 +230,12 @@ def create_quote(
     an unknown card, MemberFrozen, InsufficientPoints and LimitExceeded.
     """
     with unit_of_work(platform=True) as uow:
-        quote = _price(uow.session, party, card_number, from_currency, to_currency, points)
+        session = uow.session
+        market, holder, quote = _price(
+            session, party, card_number, from_currency, to_currency, points
+        )
+        _preview(session, market, holder, quote)
+        session.add(quote)
         uow.commit(quote)
         return quote
 
@@ -121,14 +253,11 @@ def _price(
     from_currency: str,
     to_currency: str,
     points: int,
-) -> Quote:
+) -> tuple[Market, Holder, Quote]:
+    """An open quote (not yet written) with what it was priced from."""
     ledger.check_points(points)
-    if from_currency == to_currency:
-        raise Unprocessable(
-            "Cannot swap a currency into itself.", code="same_currency", param="to_currency"
-        )
-    source = _in_exchange(session, from_currency, "from_currency", "outbound")
-    destination = _in_exchange(session, to_currency, "to_currency", "inbound")
+    market = _market(session, from_currency, to_currency)
+    source, destination = market.source, market.destination
     if party.tenant_id is not None and party.tenant_id not in (
         source.tenant_id,
         destination.tenant_id,
@@ -137,9 +266,9 @@ def _price(
             "Only the source tenant, the destination tenant or the card holder may quote.",
             code="not_a_party",
         )
-    card = _card(session, party, card_number)
+    holder = _holder(session, party, card_number, (source.tenant_id, destination.tenant_id))
     _check_amount(source, points)
-    member = _membership(session, source.tenant_id, card.id)
+    member = holder.memberships.get(source.tenant_id)
     if member is None:
         raise Unprocessable(
             f"The card holds no membership in {from_currency}.",
@@ -147,12 +276,11 @@ def _price(
             param="card_number",
         )
     _active(member)
-    target = _membership(session, destination.tenant_id, card.id)
+    target = holder.memberships.get(destination.tenant_id)
     if target is not None:
         _active(target)
 
-    schedule = fee_schedule(session).schedule
-    amounts = pricing.quote_amounts(points, source.spu_rate, destination.spu_rate, schedule)
+    amounts = pricing.quote_amounts(points, source.spu_rate, destination.spu_rate, market.schedule)
     if amounts.spu_out > pricing.MAX_SPU:
         raise Unprocessable(
             "This swap is too large for one transaction.", code="amount_too_large", param="points"
@@ -163,17 +291,10 @@ def _price(
             code="amount_too_small",
             param="points",
         )
-    wallet = ledger.open_wallet(
-        session, tenant_id=source.tenant_id, asset=source.currency, owner_id=member.id
-    )
-    available = ledger.wallet_balance(session, wallet, now=clock.now()).available
-    if available < points:
-        raise InsufficientPoints(f"{points} points needed, {available} available.", param="points")
     now = clock.now()
-    _check_limits(session, card.id, destination, amounts, schedule.card_daily_limit, now)
     quote = Quote(
         id=new_id("qt"),
-        card_id=card.id,
+        card_id=holder.card_id,
         from_tenant_id=source.tenant_id,
         to_tenant_id=destination.tenant_id,
         from_currency=source.currency,
@@ -191,51 +312,27 @@ def _price(
         created_by=party.id,
         created=now,
     )
-    session.add(quote)
-    session.flush()
-    return quote
+    return market, holder, quote
 
 
-def _in_exchange(session: Session, code: str, param: str, switch: str) -> ExchangeSettings:
-    settings = settings_for(session, code) if isinstance(code, str) else None
-    if settings is None:
-        if session.scalar(select(Currency.id).where(Currency.code == code)) is None:
-            raise Unprocessable(f"No such currency: {code}.", code="unknown_currency", param=param)
-        raise Unprocessable(
-            f"{code} is not in the exchange.", code="exchange_disabled", param=param
+def _preview(session: Session, market: Market, holder: Holder, quote: Quote) -> None:
+    """Refuse a quote its swap would refuse as things stand: too few points available, or
+    a daily limit passed (the swap checks again under its locks)."""
+    wallet = ledger.open_wallet(
+        session,
+        tenant_id=quote.from_tenant_id,
+        asset=quote.from_currency,
+        owner_id=holder.memberships[quote.from_tenant_id].id,
+    )
+    available = ledger.wallet_balance(session, wallet, now=quote.created).available
+    if available < quote.from_points:
+        raise InsufficientPoints(
+            f"{quote.from_points} points needed, {available} available.", param="points"
         )
-    if not getattr(settings, switch):
-        direction = "out of" if switch == "outbound" else "into"
-        raise Unprocessable(
-            f"{code} does not allow swaps {direction} it.", code="exchange_disabled", param=param
-        )
-    return settings
+    _check_limits(session, quote, market, quote.created)
 
 
-def _card(session: Session, party: Party, card_number: str | None) -> Card:
-    # Not members.find_card: a card holder naming someone else's number gets 403 whether
-    # or not that card exists, so holders cannot probe which numbers were issued.
-    if card_number is None:
-        if party.card_id is None:
-            raise Unprocessable("card_number is required.", param="card_number")
-        card = session.get(Card, party.card_id)
-    else:
-        number = cards.normalise_card_number(card_number)
-        if not cards.is_valid_card_number(number):
-            raise Unprocessable(
-                "card_number must be 16 digits with a valid check digit.",
-                code="invalid_card_number",
-                param="card_number",
-            )
-        card = session.scalar(select(Card).where(Card.number == number))
-    if party.card_id is not None and (card is None or card.id != party.card_id):
-        raise Forbidden("A card holder may swap only their own card.", code="not_a_party")
-    if card is None:
-        raise NotFound(f"No such card: {card_number}", param="card_number")
-    return card
-
-
-def _check_amount(source: ExchangeSettings, points: int) -> None:
+def _check_amount(source: Any, points: int) -> None:
     if points < source.minimum:
         raise Unprocessable(
             f"Swaps out of {source.currency} start at {source.minimum} points.",
@@ -248,17 +345,6 @@ def _check_amount(source: ExchangeSettings, points: int) -> None:
             code="invalid_increment",
             param="points",
         )
-
-
-def _membership(session: Session, tenant_id: str, card_id: str) -> Member | None:
-    return session.scalar(
-        select(Member).where(Member.tenant_id == tenant_id, Member.card_id == card_id)
-    )
-
-
-def _active(member: Member) -> None:
-    if member.is_frozen:
-        raise MemberFrozen("This membership is frozen.", param="card_number")
 
 
 # --- swaps ----------------------------------------------------------------------------
@@ -275,9 +361,24 @@ def execute_swap(party: Party, quote_id: str) -> Swap:
 
     def attempt() -> Swap:
         with unit_of_work(platform=True) as uow:
-            quote = _visible(uow.session, Quote, party, quote_id, lock=True)
-            swap = _execute(uow, quote)
-            return _commit(uow, swap)
+            session = uow.session
+            quote = _visible(session, Quote, party, quote_id, lock=True)
+            now = clock.now()
+            if quote.status != "open":
+                raise QuoteExpired("This quote was used already.", param="quote_id")
+            if quote.expires_at <= now:
+                raise QuoteExpired("This quote has expired; ask for a new one.", param="quote_id")
+            quote.status = "used"
+            market = _market(session, quote.from_currency, quote.to_currency)
+            if (market.source.tenant_id, market.destination.tenant_id) != (
+                quote.from_tenant_id,
+                quote.to_tenant_id,
+            ):
+                raise QuoteExpired("The currencies of this quote changed hands.", param="quote_id")
+            holder = _card_with_memberships(
+                session, Card.id == quote.card_id, (quote.from_tenant_id, quote.to_tenant_id)
+            )
+            return _commit(uow, _carry_out(uow, quote, market, holder, now))
 
     return run_in_transaction(attempt)
 
@@ -290,9 +391,13 @@ def quote_and_swap(
 
     def attempt() -> Swap:
         with unit_of_work(platform=True) as uow:
-            quote = _price(uow.session, party, card_number, from_currency, to_currency, points)
-            swap = _execute(uow, quote)
-            return _commit(uow, swap)
+            session = uow.session
+            market, holder, quote = _price(
+                session, party, card_number, from_currency, to_currency, points
+            )
+            quote.status = "used"
+            insert_row(session, quote)
+            return _commit(uow, _carry_out(uow, quote, market, holder, quote.created))
 
     return run_in_transaction(attempt)
 
@@ -313,37 +418,17 @@ def _commit(uow: UnitOfWork, swap: Swap) -> Swap:
     return swap
 
 
-def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
+def _carry_out(
+    uow: UnitOfWork, quote: Quote, market: Market, holder: Holder | None, now: datetime
+) -> Swap:
+    """Post the swap ``quote`` prices (the quote is marked used by the caller)."""
     session = uow.session
-    now = clock.now()
-    if quote.status != "open":
-        raise QuoteExpired("This quote was used already.", param="quote_id")
-    if quote.expires_at <= now:
-        raise QuoteExpired("This quote has expired; ask for a new one.", param="quote_id")
-    quote.status = "used"
-    source = _in_exchange(session, quote.from_currency, "from_currency", "outbound")
-    destination = _in_exchange(session, quote.to_currency, "to_currency", "inbound")
-    if (source.tenant_id, destination.tenant_id) != (quote.from_tenant_id, quote.to_tenant_id):
-        raise QuoteExpired("The currencies of this quote changed hands.", param="quote_id")
-    amounts = pricing.SwapAmounts(
-        quote.from_points,
-        quote.to_points,
-        quote.spu_out,
-        quote.spu_in,
-        quote.fee_spu,
-        quote.rounding_spu,
-    )
-    card_limit = fee_schedule(session).schedule.card_daily_limit
-    _consume_limits(session, quote.card_id, destination, amounts, card_limit, now)
-
-    member = _membership(session, quote.from_tenant_id, quote.card_id)
+    _consume_limits(session, quote, market, now)
+    member = holder.memberships.get(quote.from_tenant_id) if holder else None
     if member is None:
         raise Unprocessable("The card left the source program.", code="no_membership")
     _active(member)
-    target = _membership(session, quote.to_tenant_id, quote.card_id) or _join(
-        session, quote.to_tenant_id, quote.card_id, now
-    )
-    _active(target)
+    target_id, joined = _membership_or_join(session, quote.to_tenant_id, holder, now)
 
     swap_id = new_id("swp")
     metadata = {
@@ -355,7 +440,11 @@ def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
         "to_points": quote.to_points,
     }
     source_wallet = ledger.open_wallet(
-        session, tenant_id=quote.from_tenant_id, asset=quote.from_currency, owner_id=member.id
+        session,
+        tenant_id=quote.from_tenant_id,
+        asset=quote.from_currency,
+        owner_id=member.id,
+        lock=True,
     )
     out = ledger.debit(
         session,
@@ -366,9 +455,11 @@ def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
         metadata=metadata,
         sink_type="exchange_liquidity",
     )
-    target_wallet = ledger.open_wallet(
-        session, tenant_id=quote.to_tenant_id, asset=quote.to_currency, owner_id=target.id
-    )
+    destination = {"tenant_id": quote.to_tenant_id, "asset": quote.to_currency}
+    if joined:
+        target_wallet = ledger.create_wallet(session, **destination, owner_id=target_id)
+    else:
+        target_wallet = ledger.open_wallet(session, **destination, owner_id=target_id, lock=True)
     into = ledger.credit(
         session,
         target_wallet,
@@ -389,7 +480,7 @@ def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
         from_currency=quote.from_currency,
         to_currency=quote.to_currency,
         from_member_id=member.id,
-        to_member_id=target.id,
+        to_member_id=target_id,
         from_points=quote.from_points,
         to_points=quote.to_points,
         rate_from=quote.rate_from,
@@ -402,8 +493,7 @@ def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
         destination_transaction_id=into.id,
         created=now,
     )
-    session.add(swap)
-    session.flush()
+    insert_row(session, swap)
     clearing.record(
         session,
         kind=clearing.ClearingKind.SWAP,
@@ -417,7 +507,6 @@ def _execute(uow: UnitOfWork, quote: Quote) -> Swap:
         source_transaction_id=out.id,
         swap_id=swap_id,
     )
-    session.flush()
     data = swap_event(swap)
     for tenant_id in (quote.from_tenant_id, quote.to_tenant_id):
         emit(uow, tenant_id=tenant_id, type="swap.completed", data=data)
@@ -430,21 +519,39 @@ def destination_expiry(session: Session, tenant_id: str, now: datetime) -> datet
     return expiry_policy(tenant_id, session).expires_at(now)
 
 
-def _join(session: Session, tenant_id: str, card_id: str, now: datetime) -> Member:
-    """Give the card a membership in ``tenant_id`` (a swap into a program it has not
-    joined). The external id names the card, the one thing the merchant can know."""
-    number = session.scalar(select(Card.number).where(Card.id == card_id))
-    member = Member(
-        id=new_id("mem"),
-        tenant_id=tenant_id,
-        card_id=card_id,
-        external_id=f"card:{number}",
-        status=MemberStatus.ACTIVE.value,
-        created=now,
+def _membership_or_join(
+    session: Session, tenant_id: str, holder: Holder, now: datetime
+) -> tuple[str, bool]:
+    """The card's active membership in ``tenant_id``: ``(member id, joined just now)``.
+
+    A card swapping into a program it has not joined gets a membership there; its
+    external id names the card, the one thing the merchant can know. Another swap of the
+    card or the merchant may create it meanwhile: the insert then gives way to theirs.
+    """
+    member = holder.memberships.get(tenant_id)
+    if member is not None:
+        _active(member)
+        return member.id, False
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Member)
+    joined = session.connection().scalar(
+        upsert.values(
+            id=new_id("mem"),
+            tenant_id=tenant_id,
+            card_id=holder.card_id,
+            external_id=f"card:{holder.number}",
+            status=MemberStatus.ACTIVE.value,
+            created=now,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "card_id"])
+        .returning(Member.id)
     )
-    session.add(member)
-    session.flush()
-    return member
+    if joined is not None:
+        return joined, True
+    theirs = _card_with_memberships(session, Card.id == holder.card_id, [tenant_id])
+    member = theirs.memberships[tenant_id]
+    _active(member)
+    return member.id, False
 
 
 def swap_event(swap: Swap) -> dict:
@@ -483,56 +590,60 @@ def limits_day(now: datetime) -> date:
     return now.astimezone(ZoneInfo(LIMITS_TIME_ZONE)).date()
 
 
+def _check_limits(session: Session, quote: Quote, market: Market, now: datetime) -> None:
+    day = limits_day(now)
+    card_limit = market.schedule.card_daily_limit
+    used = _usage(session, f"card:{quote.card_id}", day)
+    if card_limit is not None and used + quote.spu_out > card_limit:
+        raise _card_limit_exceeded()
+    cap = market.destination.daily_inbound_cap
+    inbound = _usage(session, f"inbound:{quote.to_currency}", day)
+    if cap is not None and inbound + quote.to_points > cap:
+        raise _inbound_cap_reached(quote.to_currency)
+
+
+def _consume_limits(session: Session, quote: Quote, market: Market, now: datetime) -> None:
+    day = limits_day(now)
+    card_limit = market.schedule.card_daily_limit
+    if not _consume(session, f"card:{quote.card_id}", day, quote.spu_out, card_limit):
+        raise _card_limit_exceeded()
+    cap = market.destination.daily_inbound_cap
+    if cap is not None and not _consume(
+        session, f"inbound:{quote.to_currency}", day, quote.to_points, cap
+    ):
+        raise _inbound_cap_reached(quote.to_currency)
+
+
+def _card_limit_exceeded() -> LimitExceeded:
+    return LimitExceeded("This card's daily exchange limit would be exceeded.", param="points")
+
+
+def _inbound_cap_reached(currency: str) -> LimitExceeded:
+    return LimitExceeded(f"{currency} takes no more swaps in today.", param="to_currency")
+
+
 def _usage(session: Session, scope: str, day: date) -> int:
-    used = session.scalar(
+    used = session.connection().scalar(
         select(DailyUsage.used).where(DailyUsage.scope == scope, DailyUsage.day == day)
     )
     return used or 0
 
 
-def _check_limits(session, card_id, destination, amounts, card_limit, now) -> None:
-    day = limits_day(now)
-    if card_limit is not None and _usage(session, f"card:{card_id}", day) + amounts.spu_out > (
-        card_limit
-    ):
-        raise LimitExceeded("This card's daily exchange limit would be exceeded.", param="points")
-    cap = destination.daily_inbound_cap
-    scope = f"inbound:{destination.currency}"
-    if cap is not None and _usage(session, scope, day) + amounts.to_points > cap:
-        raise LimitExceeded(
-            f"{destination.currency} takes no more swaps in today.", param="to_currency"
-        )
-
-
-def _consume_limits(session, card_id, destination, amounts, card_limit, now) -> None:
-    day = limits_day(now)
-    if not _consume(session, f"card:{card_id}", day, amounts.spu_out, card_limit):
-        raise LimitExceeded("This card's daily exchange limit would be exceeded.", param="points")
-    cap = destination.daily_inbound_cap
-    if cap is not None and not _consume(
-        session, f"inbound:{destination.currency}", day, amounts.to_points, cap
-    ):
-        raise LimitExceeded(
-            f"{destination.currency} takes no more swaps in today.", param="to_currency"
-        )
-
-
 def _consume(session: Session, scope: str, day: date, amount: int, limit: int | None) -> bool:
-    """Add ``amount`` to the day's usage unless that would pass ``limit``; locks the row."""
-    exists = select(DailyUsage.scope).where(DailyUsage.scope == scope, DailyUsage.day == day)
-    if session.scalar(exists) is None:
-        try:
-            with session.begin_nested():
-                session.add(DailyUsage(scope=scope, day=day, used=0))
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
+    """Add ``amount`` to the day's usage unless that would pass ``limit``, in one upsert
+    that locks the row either way."""
+    if limit is not None and amount > limit:
+        return False
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DailyUsage)
+    raised = DailyUsage.used + amount
     statement = (
-        update(DailyUsage)
-        .where(DailyUsage.scope == scope, DailyUsage.day == day)
-        .values(used=DailyUsage.used + amount)
-        .execution_options(synchronize_session=False)
+        upsert.values(scope=scope, day=day, used=amount)
+        .on_conflict_do_update(
+            index_elements=["scope", "day"],
+            set_={"used": raised},
+            where=(raised <= limit) if limit is not None else None,
+        )
+        .returning(DailyUsage.used)
     )
-    if limit is not None:
-        statement = statement.where(DailyUsage.used + amount <= limit)
-    return session.execute(statement).rowcount == 1
+    return session.connection().scalar(statement) is not None

@@ -16,10 +16,11 @@ Points whose lot has expired but that the nightly sweep has not yet moved to bre
 not spendable: every spend takes only *live* points (see ``lots.py``), and
 ``wallet_balance`` shows the balance as it will be after the sweep.
 
-A credit (every earn) is written with plain SQL statements rather than through the ORM
-unit of work - on PostgreSQL as one statement - and returns a read-only ``PostedCredit``;
-everything else posts through the ORM. Both keep the locked wallet object in the session
-up to date.
+A credit (every earn) and a debit (every redemption, the source leg of every swap) are
+written with plain SQL statements rather than through the ORM unit of work - on
+PostgreSQL each as one statement - and return a read-only ``PostedTransaction``;
+everything else posts through the ORM. Both keep the locked wallet, and any lot the
+session holds, up to date.
 
 Sign convention: a posting's amount is positive into an account and negative out of it.
 Credits come out of ``issuance`` (which runs below zero by design); debits go into
@@ -35,15 +36,17 @@ from typing import Any
 
 from sqlalchemy import JSON, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from jifen.platform import clock
-from jifen.platform.db import UTCDateTime, is_unique_violation
+from jifen.platform.db import UTCDateTime, insert_row, is_unique_violation
 from jifen.platform.errors import InsufficientPoints, InvalidState, Unprocessable
 from jifen.platform.ids import new_id
 
 from . import lots as lot_rules
+from .lots import LotLike
 from .model import (
     MAX_POINTS,
     NEGATIVE_BY_DESIGN,
@@ -73,7 +76,7 @@ class Balance:
 
 @dataclass(frozen=True)
 class PostedLeg:
-    """One posting of a ``PostedCredit``, as written."""
+    """One posting of a ``PostedTransaction``, as written."""
 
     tenant_id: str
     account_id: str
@@ -83,9 +86,10 @@ class PostedLeg:
 
 
 @dataclass(frozen=True)
-class PostedCredit:
-    """A credit as ``credit`` wrote it: the transaction's columns and its postings (the
-    source's first, then the wallet's). It reads like a ``Transaction``; load one from
+class PostedTransaction:
+    """A credit or debit as ``credit`` or ``debit`` wrote it: the transaction's columns and
+    its postings in the order written (a credit: the source's, then the wallet's; a
+    debit: the wallet's, then the sink's). It reads like a ``Transaction``; load one from
     the session for anything more."""
 
     id: str
@@ -149,6 +153,29 @@ def open_wallet(
     )
     if lock:
         _locked_wallet_ids(session).add(wallet.id)
+    return wallet
+
+
+def create_wallet(session: Session, *, tenant_id: str, asset: str, owner_id: str) -> Account:
+    """A new, empty wallet for an owner known to have none in ``asset`` (a member this
+    transaction created), written with one INSERT and locked, as any row is that the
+    transaction inserted. Raises IntegrityError if the owner has one already."""
+    wallet = Account(
+        id=new_id("acc"),
+        tenant_id=tenant_id,
+        asset=asset,
+        type=AccountType.MEMBER_WALLET.value,
+        owner_id=owner_id,
+        may_go_negative=False,
+        balance=0,
+        held=0,
+        version=0,
+        created=clock.now(),
+    )
+    insert_row(session, wallet)
+    make_transient_to_detached(wallet)
+    session.add(wallet)  # persistent and clean: the session knows the row as written
+    _locked_wallet_ids(session).add(wallet.id)
     return wallet
 
 
@@ -273,7 +300,7 @@ def credit(
     expires_at: datetime | None = None,
     metadata: dict | None = None,
     source_type: str = "issuance",
-) -> PostedCredit:
+) -> PostedTransaction:
     """Move ``points`` from the tenant's ``source_type`` account into the wallet and open a
     lot expiring at ``expires_at`` (None: never; a past time is allowed for imports).
 
@@ -308,7 +335,7 @@ def debit(
     reference: str | None = None,
     metadata: dict | None = None,
     sink_type: str = "redemption",
-) -> Transaction:
+) -> PostedTransaction:
     """Move ``points`` out of the wallet into the tenant's ``sink_type`` account, consuming
     lots nearest expiry first.
 
@@ -318,8 +345,15 @@ def debit(
     check_points(points)
     sink = tenant_account(session, tenant_id=wallet.tenant_id, asset=wallet.asset, type=sink_type)
     wallet = lock_wallets(session, [wallet])[wallet.id]
-    return spend(
-        session, wallet, points, sink=sink, kind=kind, reference=reference, metadata=metadata
+    session.flush()  # lots this transaction opened are read below
+    lots = _open_lot_rows(session, wallet)
+    dead = _dead_points(lots, wallet, clock.now())
+    available = wallet.balance - wallet.held - sum(dead.values())
+    if points > available:
+        raise _insufficient(available, points)
+    plan = lot_rules.take(lots, points, dead=dead)
+    return _write_debit(
+        session, wallet, sink, plan, kind=Kind(kind).value, reference=reference, metadata=metadata
     )
 
 
@@ -584,12 +618,19 @@ def _sql(statement: str) -> Any:
     )
 
 
-# A credit is the hot path (every earn), so it skips the ORM unit of work: four plain
-# statements, sent as one data-modifying CTE on PostgreSQL. Ids are made here; the
-# wallet's new balance is computed under its lock.
-_CREDIT_STATEMENTS = (
+# Credits and debits are the hot paths (every earn, redemption and swap), so they skip the
+# ORM unit of work: plain statements, sent as one data-modifying CTE on PostgreSQL. Ids
+# are made here; the wallet's new balance is computed under its lock.
+_INSERT_TRANSACTION = (
     "INSERT INTO ledger_transactions (id, tenant_id, kind, reference, metadata, created)"
-    " VALUES (:transaction_id, :tenant_id, :kind, :reference, :meta, :created)",
+    " VALUES (:transaction_id, :tenant_id, :kind, :reference, :meta, :created)"
+)
+_UPDATE_WALLET = (
+    "UPDATE ledger_accounts SET balance = :balance, version = :version"
+    " WHERE id = :wallet_id AND version = :previous_version"
+)
+_CREDIT_STATEMENTS = (
+    _INSERT_TRANSACTION,
     "INSERT INTO ledger_postings"
     " (tenant_id, transaction_id, account_id, asset, amount, balance_after)"
     " VALUES (:tenant_id, :transaction_id, :source_id, :asset, :outflow, NULL),"
@@ -599,17 +640,47 @@ _CREDIT_STATEMENTS = (
     " VALUES (:lot_id, :tenant_id, :wallet_id, :points, :points, :expires_at,"
     " :transaction_id, :created)",
 )
-_UPDATE_WALLET = (
-    "UPDATE ledger_accounts SET balance = :balance, version = :version"
-    " WHERE id = :wallet_id AND version = :previous_version"
+_DEBIT_STATEMENTS = (
+    _INSERT_TRANSACTION,
+    "INSERT INTO ledger_postings"
+    " (tenant_id, transaction_id, account_id, asset, amount, balance_after)"
+    " VALUES (:tenant_id, :transaction_id, :wallet_id, :asset, :outflow, :balance),"
+    " (:tenant_id, :transaction_id, :sink_id, :asset, :points, NULL)",
 )
+# The lots a debit takes from, on PostgreSQL as arrays (one statement for any number)...
+_TAKEN = "unnest(CAST(:lot_ids AS VARCHAR[]), CAST(:lot_points AS BIGINT[])) AS taken(id, points)"
+_DEBIT_LOT_STATEMENTS = (
+    "UPDATE ledger_lots SET remaining = ledger_lots.remaining - taken.points"
+    f" FROM {_TAKEN} WHERE ledger_lots.tenant_id = :tenant_id AND ledger_lots.id = taken.id",
+    "INSERT INTO ledger_lot_consumptions (tenant_id, transaction_id, lot_id, points)"
+    f" SELECT :tenant_id, :transaction_id, taken.id, taken.points FROM {_TAKEN}",
+)
+# ... and on SQLite a lot at a time.
+_DEBIT_LOT_ONE_BY_ONE = tuple(
+    _sql(s)
+    for s in (
+        "UPDATE ledger_lots SET remaining = remaining - :points"
+        " WHERE tenant_id = :tenant_id AND id = :lot_id",
+        "INSERT INTO ledger_lot_consumptions (tenant_id, transaction_id, lot_id, points)"
+        " VALUES (:tenant_id, :transaction_id, :lot_id, :points)",
+    )
+)
+
+
+def _at_once(statements: Sequence[str]) -> Any:
+    return _sql(
+        "WITH "
+        + ", ".join(f"w{n} AS ({s})" for n, s in enumerate(statements))
+        + " "
+        + _UPDATE_WALLET
+    )
+
+
+_CREDIT_AT_ONCE = _at_once(_CREDIT_STATEMENTS)
 _CREDIT_ONE_BY_ONE = tuple(_sql(s) for s in (*_CREDIT_STATEMENTS, _UPDATE_WALLET))
-_CREDIT_AT_ONCE = _sql(
-    "WITH "
-    + ", ".join(f"w{n} AS ({s})" for n, s in enumerate(_CREDIT_STATEMENTS))
-    + " "
-    + _UPDATE_WALLET
-)
+_DEBIT_AT_ONCE = _at_once((*_DEBIT_STATEMENTS, *_DEBIT_LOT_STATEMENTS))
+_DEBIT_ONE_BY_ONE = tuple(_sql(s) for s in _DEBIT_STATEMENTS)
+_UPDATE_WALLET_ALONE = _sql(_UPDATE_WALLET)
 
 
 def _write_credit(
@@ -622,13 +693,76 @@ def _write_credit(
     reference: str | None,
     metadata: dict | None,
     expires_at: datetime | None,
-) -> PostedCredit:
+) -> PostedTransaction:
     """Post ``points`` from ``source`` into the locked ``wallet`` and open its lot."""
-    legs = [(source, -points), (wallet, points)]
+    posted, params = _new_transaction(
+        session, wallet, [(source, -points), (wallet, points)], kind, reference, metadata
+    )
+    params.update(source_id=source.id, lot_id=new_id("lot"), expires_at=expires_at)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        updated = connection.execute(_CREDIT_AT_ONCE, params).rowcount
+    else:
+        for statement in _CREDIT_ONE_BY_ONE:
+            updated = connection.execute(statement, params).rowcount
+    _written(wallet, updated, params)
+    return posted
+
+
+def _write_debit(
+    session: Session,
+    wallet: Account,
+    sink: TenantAccount,
+    plan: Sequence[tuple[LotLike, int]],
+    *,
+    kind: str,
+    reference: str | None,
+    metadata: dict | None,
+) -> PostedTransaction:
+    """Post the points of ``plan`` (lots of the locked ``wallet``, and what to take from
+    each) out of the wallet into ``sink``."""
+    points = sum(taken for _, taken in plan)
+    posted, params = _new_transaction(
+        session, wallet, [(wallet, -points), (sink, points)], kind, reference, metadata
+    )
+    params["sink_id"] = sink.id
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        params["lot_ids"] = [lot.id for lot, _ in plan]
+        params["lot_points"] = [taken for _, taken in plan]
+        updated = connection.execute(_DEBIT_AT_ONCE, params).rowcount
+    else:
+        for statement in _DEBIT_ONE_BY_ONE:
+            connection.execute(statement, params)
+        per_lot = [{**params, "lot_id": lot.id, "points": taken} for lot, taken in plan]
+        for statement in _DEBIT_LOT_ONE_BY_ONE:
+            connection.execute(statement, per_lot)
+        updated = connection.execute(_UPDATE_WALLET_ALONE, params).rowcount
+    _written(wallet, updated, params)
+    for lot, taken in plan:
+        held = session.identity_map.get(identity_key(Lot, lot.id))
+        if held is not None:
+            set_committed_value(held, "remaining", lot.remaining - taken)
+    return posted
+
+
+def _new_transaction(
+    session: Session,
+    wallet: Account,
+    legs: Sequence[tuple[Account | TenantAccount, int]],
+    kind: str,
+    reference: str | None,
+    metadata: dict | None,
+) -> tuple[PostedTransaction, dict[str, Any]]:
+    """The transaction a credit or debit of ``wallet`` writes, and the parameters of its
+    statements (the wallet's leg sets ``points``, its new balance and version)."""
     _check_legs(legs)
-    session.flush()  # the rows below may refer to rows the session still holds
-    balance, version = wallet.balance + points, wallet.version + 1
-    posted = PostedCredit(
+    session.flush()  # the rows written next may refer to rows the session still holds
+    points = next(amount for account, amount in legs if account is wallet)
+    balance = wallet.balance + points
+    if balance < 0:
+        raise _insufficient(wallet.balance, -points)
+    posted = PostedTransaction(
         id=new_id("txn"),
         tenant_id=wallet.tenant_id,
         kind=kind,
@@ -653,28 +787,23 @@ def _write_credit(
         "reference": reference,
         "meta": posted.meta,
         "created": posted.created,
-        "source_id": source.id,
         "wallet_id": wallet.id,
         "asset": wallet.asset,
-        "points": points,
-        "outflow": -points,
+        "points": abs(points),
+        "outflow": -abs(points),
         "balance": balance,
-        "lot_id": new_id("lot"),
-        "expires_at": expires_at,
-        "version": version,
+        "version": wallet.version + 1,
         "previous_version": wallet.version,
     }
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        updated = connection.execute(_CREDIT_AT_ONCE, params).rowcount
-    else:
-        for statement in _CREDIT_ONE_BY_ONE:
-            updated = connection.execute(statement, params).rowcount
+    return posted, params
+
+
+def _written(wallet: Account, updated: int, params: dict[str, Any]) -> None:
+    """Check the wallet's row took the new balance; keep the session's copy in step."""
     if updated != 1:
         raise RuntimeError(f"wallet {wallet.id} changed while locked")
-    set_committed_value(wallet, "balance", balance)
-    set_committed_value(wallet, "version", version)
-    return posted
+    set_committed_value(wallet, "balance", params["balance"])
+    set_committed_value(wallet, "version", params["version"])
 
 
 def _post(
@@ -774,6 +903,20 @@ def _open_lots(session: Session, wallet: Account) -> list[Lot]:
             .where(Lot.tenant_id == wallet.tenant_id, Lot.wallet_id == wallet.id, Lot.remaining > 0)
             .execution_options(populate_existing=True)
         )
+    )
+
+
+def _open_lot_rows(session: Session, wallet: Account) -> Sequence[Any]:
+    """The wallet's open lots as read-only rows (id, remaining, expires_at, created): what
+    planning a debit needs, without loading ORM objects."""
+    return (
+        session.connection()
+        .execute(
+            select(Lot.id, Lot.remaining, Lot.expires_at, Lot.created).where(
+                Lot.tenant_id == wallet.tenant_id, Lot.wallet_id == wallet.id, Lot.remaining > 0
+            )
+        )
+        .all()
     )
 
 

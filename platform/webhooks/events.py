@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from jifen.platform import clock
-from jifen.platform.db import UnitOfWork
+from jifen.platform.db import UnitOfWork, insert_row
 from jifen.platform.errors import Unprocessable
 from jifen.platform.ids import new_id
 
@@ -56,33 +56,39 @@ def validate_event_types(types: list[str]) -> list[str]:
 
 
 def emit(uow: UnitOfWork, *, tenant_id: str, type: str, data: dict[str, Any]) -> Event:
-    """Record ``type`` for ``tenant_id`` and queue it for every subscribed endpoint."""
+    """Record ``type`` for ``tenant_id`` and queue it for every subscribed endpoint.
+
+    The event and its deliveries are written at once with plain inserts (every posting
+    emits one, so this is on the hot paths); the returned event is not in the session.
+    """
     if type not in CATALOGUE:
         raise ValueError(f"event type {type!r} is not in the catalogue")
     session = uow.session
-    event = Event(id=new_id("evt"), tenant_id=tenant_id, type=type, data=data)
-    session.add(event)
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
+    now = clock.now()
+    event = Event(id=new_id("evt"), tenant_id=tenant_id, type=type, data=data, created=now)
+    insert_row(session, event)  # flushes first: an endpoint created just now is subscribed
+    connection = session.connection()
+    endpoints = connection.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.enabled_events).where(
             WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status == "enabled"
         )
     ).all()
-    now = clock.now()
     deliveries = [
-        Delivery(
-            id=new_id("whd"),
-            tenant_id=tenant_id,
-            event_id=event.id,
-            endpoint_id=endpoint.id,
-            next_attempt_at=now,
-        )
+        {
+            "id": new_id("whd"),
+            "tenant_id": tenant_id,
+            "event_id": event.id,
+            "endpoint_id": endpoint.id,
+            "next_attempt_at": now,
+            "created": now,
+        }
         for endpoint in endpoints
         if "*" in endpoint.enabled_events or type in endpoint.enabled_events
     ]
-    session.add_all(deliveries)
     if deliveries:
         from . import delivery
 
+        connection.execute(insert(Delivery), deliveries)
         for item in deliveries:
-            delivery.send_after_commit(uow, item.id)
+            delivery.send_after_commit(uow, item["id"])
     return event

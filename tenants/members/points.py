@@ -83,8 +83,8 @@ def expiry_policy(tenant_id: str, session: Session) -> ExpiryPolicy:
     policy read in the tenant's time zone, within the caller's ``session`` (a second
     transaction inside the caller's would wait on SQLite's one writer)."""
     program, _version = current_program(session, tenant_id)
-    tenant = session.get(Tenant, tenant_id)
-    return program_expiry_policy(program, tenant.time_zone if tenant else DEFAULT_TIME_ZONE)
+    time_zone = session.connection().scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
+    return program_expiry_policy(program, time_zone or DEFAULT_TIME_ZONE)
 
 
 def earned_on_day(session: Session, member_id: str, day_start: datetime, day_end: datetime) -> int:

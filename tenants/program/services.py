@@ -67,12 +67,37 @@ def _latest(session: Session, tenant_id: str) -> ProgramVersion | None:
     ).first()
 
 
+# A stored version never changes, so each process keeps the programs it has parsed, by
+# version id (bounded: the oldest is dropped first).
+_parsed_programs: dict[str, Program] = {}
+_PARSED_PROGRAMS_KEPT = 1024
+
+
 def current_program(session: Session, tenant_id: str) -> tuple[Program, int]:
     """The program in force for ``tenant_id`` and its version (0: the built-in default)."""
-    row = _latest(session, tenant_id)
-    if row is None:
+    session.flush()  # a version this transaction stored counts
+    latest = (
+        session.connection()
+        .execute(
+            select(ProgramVersion.id, ProgramVersion.version)
+            .where(ProgramVersion.tenant_id == tenant_id)
+            .order_by(ProgramVersion.version.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    if latest is None:
         return default_program(), 0
-    return parse_program(row.document), row.version
+    program = _parsed_programs.get(latest.id)
+    if program is None:
+        document = session.connection().execute(
+            select(ProgramVersion.document).where(ProgramVersion.id == latest.id)
+        )
+        program = parse_program(document.scalar_one())
+        if len(_parsed_programs) >= _PARSED_PROGRAMS_KEPT:
+            del _parsed_programs[next(iter(_parsed_programs))]
+        _parsed_programs[latest.id] = program
+    return program, latest.version
 
 
 def get_program(tenant_id: str) -> dict[str, Any]:
