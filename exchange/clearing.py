@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jifen.platform import clock
-from jifen.platform.db import Base, Created, insert_row
+from jifen.platform.db import Base, Created, insert_rows
 from jifen.platform.ids import new_id
 
 from .model import Amount
@@ -100,7 +100,18 @@ class ClearingRecord(Created, Base):
     sequence: Mapped[int] = mapped_column(Amount, server_default=FetchedValue())
 
 
-def record(
+def record(session: Session, **fields) -> ClearingRecord:
+    """Write one clearing record (``new_record``'s fields) in the caller's unit of work,
+    at once with a plain INSERT; never commits. The returned row is not in the session.
+
+    Raises ValueError for a record that could not balance (the database refuses it too).
+    """
+    row = new_record(session, **fields)
+    insert_rows(session, row)
+    return row
+
+
+def new_record(
     session: Session,
     *,
     kind: ClearingKind,
@@ -115,11 +126,10 @@ def record(
     swap_id: str | None = None,
     authorization_id: str | None = None,
 ) -> ClearingRecord:
-    """Write one clearing record in the caller's unit of work (never commits). It is
-    written at once with a plain INSERT (swaps and captures are hot paths); the returned
-    row is not in the session and carries no ``sequence``.
+    """A clearing record, not yet written: ``db.insert_rows`` writes it, together with the
+    rows it names if they are new too. Its ``sequence`` is drawn as it is written.
 
-    Raises ValueError for a record that could not balance (the database refuses it too).
+    Raises ValueError for a record that could not balance.
     """
     if payer_tenant_id == payee_tenant_id:
         raise ValueError("a clearing record moves value between two tenants")
@@ -138,10 +148,9 @@ def record(
         source_transaction_id=source_transaction_id,
         created=clock.now(),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        insert_row(session, row)  # the column's default draws the sequence number
-    else:
-        # rendered into the INSERT itself; SQLite runs one writer at a time
+    if session.get_bind().dialect.name != "postgresql":
+        # On PostgreSQL the column's default draws the number. SQLite runs one writer at
+        # a time: the INSERT itself takes the next one.
         next_number = select(func.coalesce(func.max(ClearingRecord.sequence), 0) + 1)
-        insert_row(session, row, sequence=next_number.scalar_subquery())
+        row.sequence = next_number.scalar_subquery()
     return row

@@ -149,17 +149,35 @@ class FeeScheduleView:
 def fee_schedule(session: Session) -> FeeScheduleView:
     """The schedule in force (in a platform unit of work)."""
     session.flush()  # a version this transaction stored counts
+    return fee_schedule_version(session, session.connection().scalar(select(latest_fee_schedule())))
+
+
+def latest_fee_schedule() -> Any:
+    """The id of the schedule in force, as a scalar subquery (None: ``DEFAULT_FEES``)."""
+    return (
+        select(FeeScheduleVersion.id)
+        .order_by(FeeScheduleVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# A stored version never changes, so each process keeps the ones it has read, by id.
+_fee_schedules: dict[str, FeeScheduleView] = {}
+
+
+def fee_schedule_version(session: Session, schedule_id: str | None) -> FeeScheduleView:
+    """The schedule version ``schedule_id`` (None: the default, before any was set)."""
+    if schedule_id is None:
+        return FeeScheduleView(None, 0, DEFAULT_FEES, None, None)
+    known = _fee_schedules.get(schedule_id)
+    if known is not None:
+        return known
     row = (
         session.connection()
-        .execute(
-            select(FeeScheduleVersion.__table__)
-            .order_by(FeeScheduleVersion.version.desc())
-            .limit(1)
-        )
-        .first()
+        .execute(select(FeeScheduleVersion.__table__).where(FeeScheduleVersion.id == schedule_id))
+        .one()
     )
-    if row is None:
-        return FeeScheduleView(None, 0, DEFAULT_FEES, None, None)
     schedule = pricing.FeeSchedule(
         swap=pricing.Fee(row.swap_fee_bps, row.swap_fee_fixed, row.swap_fee_cap),
         acceptance=pricing.Fee(
@@ -167,7 +185,9 @@ def fee_schedule(session: Session) -> FeeScheduleView:
         ),
         card_daily_limit=row.card_daily_limit,
     )
-    return FeeScheduleView(row.id, row.version, schedule, row.created, row.created_by)
+    view = FeeScheduleView(row.id, row.version, schedule, row.created, row.created_by)
+    _fee_schedules[schedule_id] = view
+    return view
 
 
 def get_fee_schedule() -> FeeScheduleView:

@@ -43,7 +43,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ from jifen.platform import clock, ledger
 from jifen.platform.auth.callers import Caller
 from jifen.platform.db import (
     UnitOfWork,
-    insert_row,
+    insert_rows,
     is_unique_violation,
     run_in_transaction,
     unit_of_work,
@@ -68,16 +68,17 @@ from jifen.platform.errors import (
 )
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
-from jifen.platform.webhooks.events import emit
+from jifen.platform.webhooks.events import emit_each
 from jifen.tenants.members import cards
 from jifen.tenants.members.model import Card, Member, MemberStatus
-from jifen.tenants.members.points import expiry_policy
+from jifen.tenants.members.points import expiry_policy_of
 from jifen.tenants.members.services import looks_like_id
-from jifen.tenants.model import Currency
+from jifen.tenants.model import Currency, Tenant
+from jifen.tenants.program.services import latest_program_version
 
 from . import clearing, pricing
 from .model import DailyUsage, ExchangeSettings, Quote, Swap
-from .settings import fee_schedule
+from .settings import fee_schedule_version, latest_fee_schedule
 
 QUOTE_TTL = timedelta(seconds=60)
 LIMITS_TIME_ZONE = "Asia/Shanghai"
@@ -108,12 +109,25 @@ class Party:
 
 @dataclass(frozen=True)
 class Market:
-    """Both currencies' exchange settings (rows of ``exchange_settings``) and the fee
-    schedule in force, read once per transaction."""
+    """What a swap is priced from, read once per transaction: each currency's row of
+    ``exchange_settings`` with its tenant's ``time_zone`` and ``program_version_id`` (for
+    the expiry of points issued there), and the fee schedule in force."""
 
     source: Any
     destination: Any
     schedule: pricing.FeeSchedule
+
+
+_MARKET = (
+    select(
+        ExchangeSettings.__table__,
+        Tenant.time_zone,
+        latest_program_version(ExchangeSettings.tenant_id).label("program_version_id"),
+        latest_fee_schedule().label("fee_schedule_id"),
+    )
+    .join(Tenant, Tenant.id == ExchangeSettings.tenant_id)
+    .where(ExchangeSettings.currency.in_(bindparam("codes", expanding=True)))
+)
 
 
 def _market(session: Session, from_currency: str, to_currency: str) -> Market:
@@ -123,15 +137,13 @@ def _market(session: Session, from_currency: str, to_currency: str) -> Market:
             "Cannot swap a currency into itself.", code="same_currency", param="to_currency"
         )
     codes = [code for code in (from_currency, to_currency) if isinstance(code, str)]
-    found = session.connection().execute(
-        select(ExchangeSettings.__table__).where(ExchangeSettings.currency.in_(codes))
-    )
-    settings = {row.currency: row for row in found}
-    return Market(
-        source=_in_exchange(session, settings, from_currency, "from_currency", "outbound"),
-        destination=_in_exchange(session, settings, to_currency, "to_currency", "inbound"),
-        schedule=fee_schedule(session).schedule,
-    )
+    settings = {
+        row.currency: row for row in session.connection().execute(_MARKET, {"codes": codes})
+    }
+    source = _in_exchange(session, settings, from_currency, "from_currency", "outbound")
+    destination = _in_exchange(session, settings, to_currency, "to_currency", "inbound")
+    schedule = fee_schedule_version(session, source.fee_schedule_id).schedule
+    return Market(source, destination, schedule)
 
 
 def _in_exchange(session: Session, settings: dict, code: str, param: str, switch: str) -> Any:
@@ -396,8 +408,8 @@ def quote_and_swap(
                 session, party, card_number, from_currency, to_currency, points
             )
             quote.status = "used"
-            insert_row(session, quote)
-            return _commit(uow, _carry_out(uow, quote, market, holder, quote.created))
+            swap = _carry_out(uow, quote, market, holder, quote.created, write_quote=True)
+            return _commit(uow, swap)
 
     return run_in_transaction(attempt)
 
@@ -419,9 +431,16 @@ def _commit(uow: UnitOfWork, swap: Swap) -> Swap:
 
 
 def _carry_out(
-    uow: UnitOfWork, quote: Quote, market: Market, holder: Holder | None, now: datetime
+    uow: UnitOfWork,
+    quote: Quote,
+    market: Market,
+    holder: Holder | None,
+    now: datetime,
+    *,
+    write_quote: bool = False,
 ) -> Swap:
-    """Post the swap ``quote`` prices (the quote is marked used by the caller)."""
+    """Post the swap ``quote`` prices (the caller marks the quote used; ``write_quote``:
+    it is new, write it with the swap)."""
     session = uow.session
     _consume_limits(session, quote, market, now)
     member = holder.memberships.get(quote.from_tenant_id) if holder else None
@@ -466,7 +485,7 @@ def _carry_out(
         quote.to_points,
         kind=Kind.SWAP,
         reference=swap_id,
-        expires_at=destination_expiry(session, quote.to_tenant_id, now),
+        expires_at=destination_expiry(market.destination, session, now),
         metadata=metadata,
         source_type="exchange_liquidity",
     )
@@ -493,8 +512,7 @@ def _carry_out(
         destination_transaction_id=into.id,
         created=now,
     )
-    insert_row(session, swap)
-    clearing.record(
+    record = clearing.new_record(
         session,
         kind=clearing.ClearingKind.SWAP,
         payer_tenant_id=quote.from_tenant_id,
@@ -507,16 +525,22 @@ def _carry_out(
         source_transaction_id=out.id,
         swap_id=swap_id,
     )
-    data = swap_event(swap)
-    for tenant_id in (quote.from_tenant_id, quote.to_tenant_id):
-        emit(uow, tenant_id=tenant_id, type="swap.completed", data=data)
+    insert_rows(session, *([quote] if write_quote else []), swap, record)
+    emit_each(
+        uow,
+        tenant_ids=[quote.from_tenant_id, quote.to_tenant_id],
+        type="swap.completed",
+        data=swap_event(swap),
+    )
     return swap
 
 
-def destination_expiry(session: Session, tenant_id: str, now: datetime) -> datetime | None:
-    """When points a swap issues into ``tenant_id``'s currency expire: the tenant's own
-    expiry policy, as for points earned there (the members code owns that policy)."""
-    return expiry_policy(tenant_id, session).expires_at(now)
+def destination_expiry(destination: Any, session: Session, now: datetime) -> datetime | None:
+    """When points a swap issues into the ``destination`` currency (a ``Market`` side)
+    expire: its tenant's own expiry policy, as for points earned there (the members code
+    owns that policy)."""
+    policy = expiry_policy_of(session, destination.program_version_id, destination.time_zone)
+    return policy.expires_at(now)
 
 
 def _membership_or_join(

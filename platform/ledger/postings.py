@@ -41,7 +41,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from jifen.platform import clock
-from jifen.platform.db import UTCDateTime, insert_row, is_unique_violation
+from jifen.platform.db import UTCDateTime, insert_rows, is_unique_violation
 from jifen.platform.errors import InsufficientPoints, InvalidState, Unprocessable
 from jifen.platform.ids import new_id
 
@@ -172,7 +172,7 @@ def create_wallet(session: Session, *, tenant_id: str, asset: str, owner_id: str
         version=0,
         created=clock.now(),
     )
-    insert_row(session, wallet)
+    insert_rows(session, wallet)
     make_transient_to_detached(wallet)
     session.add(wallet)  # persistent and clean: the session knows the row as written
     _locked_wallet_ids(session).add(wallet.id)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from jifen.platform import clock
-from jifen.platform.db import UnitOfWork, insert_row
+from jifen.platform.db import UnitOfWork, insert_rows
 from jifen.platform.errors import Unprocessable
 from jifen.platform.ids import new_id
 
@@ -56,39 +56,53 @@ def validate_event_types(types: list[str]) -> list[str]:
 
 
 def emit(uow: UnitOfWork, *, tenant_id: str, type: str, data: dict[str, Any]) -> Event:
-    """Record ``type`` for ``tenant_id`` and queue it for every subscribed endpoint.
+    """Record ``type`` for ``tenant_id`` and queue it for every subscribed endpoint."""
+    return emit_each(uow, tenant_ids=[tenant_id], type=type, data=data)[0]
 
-    The event and its deliveries are written at once with plain inserts (every posting
-    emits one, so this is on the hot paths); the returned event is not in the session.
+
+def emit_each(
+    uow: UnitOfWork, *, tenant_ids: list[str], type: str, data: dict[str, Any]
+) -> list[Event]:
+    """``emit`` one event to each of ``tenant_ids`` (a swap tells both its programs).
+
+    Every posting emits, so this is on the hot paths: the tenants' endpoints are read in
+    one query, and the events and their deliveries written with plain INSERTs (one
+    statement on PostgreSQL); the returned events are not in the session.
     """
     if type not in CATALOGUE:
         raise ValueError(f"event type {type!r} is not in the catalogue")
     session = uow.session
+    session.flush()  # an endpoint this transaction created is subscribed too
     now = clock.now()
-    event = Event(id=new_id("evt"), tenant_id=tenant_id, type=type, data=data, created=now)
-    insert_row(session, event)  # flushes first: an endpoint created just now is subscribed
-    connection = session.connection()
-    endpoints = connection.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.enabled_events).where(
-            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.status == "enabled"
-        )
-    ).all()
-    deliveries = [
-        {
-            "id": new_id("whd"),
-            "tenant_id": tenant_id,
-            "event_id": event.id,
-            "endpoint_id": endpoint.id,
-            "next_attempt_at": now,
-            "created": now,
-        }
-        for endpoint in endpoints
-        if "*" in endpoint.enabled_events or type in endpoint.enabled_events
+    events = [
+        Event(id=new_id("evt"), tenant_id=tenant_id, type=type, data=data, created=now)
+        for tenant_id in tenant_ids
     ]
+    endpoints = session.connection().execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.tenant_id, WebhookEndpoint.enabled_events)
+        .where(WebhookEndpoint.tenant_id.in_(tenant_ids), WebhookEndpoint.status == "enabled")
+        .order_by(WebhookEndpoint.id)
+    )
+    subscribed = [e for e in endpoints if "*" in e.enabled_events or type in e.enabled_events]
+    deliveries = [
+        Delivery(
+            id=new_id("whd"),
+            tenant_id=event.tenant_id,
+            event_id=event.id,
+            endpoint_id=endpoint.id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created=now,
+        )
+        for event in events
+        for endpoint in subscribed
+        if endpoint.tenant_id == event.tenant_id
+    ]
+    insert_rows(session, *events, *deliveries)
     if deliveries:
         from . import delivery
 
-        connection.execute(insert(Delivery), deliveries)
         for item in deliveries:
-            delivery.send_after_commit(uow, item["id"])
-    return event
+            delivery.send_after_commit(uow, item.id)
+    return events

@@ -47,7 +47,7 @@ from jifen.tenants.program.expiry import expires_at as program_expires_at
 from jifen.tenants.program.expiry import expiry_policy as program_expiry_policy
 from jifen.tenants.program.redemption import max_share, points_plus_cash
 from jifen.tenants.program.rules import Program
-from jifen.tenants.program.services import current_program
+from jifen.tenants.program.services import current_program, program_version
 
 from . import tiering, wallets
 from .model import Member
@@ -84,6 +84,15 @@ def expiry_policy(tenant_id: str, session: Session) -> ExpiryPolicy:
     transaction inside the caller's would wait on SQLite's one writer)."""
     program, _version = current_program(session, tenant_id)
     time_zone = session.connection().scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
+    return program_expiry_policy(program, time_zone or DEFAULT_TIME_ZONE)
+
+
+def expiry_policy_of(
+    session: Session, program_version_id: str | None, time_zone: str | None
+) -> ExpiryPolicy:
+    """``expiry_policy`` from what the caller read already: the id of the program version
+    in force (``program.services.latest_program_version``) and the tenant's time zone."""
+    program, _version = program_version(session, program_version_id)
     return program_expiry_policy(program, time_zone or DEFAULT_TIME_ZONE)
 
 

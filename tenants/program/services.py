@@ -67,37 +67,51 @@ def _latest(session: Session, tenant_id: str) -> ProgramVersion | None:
     ).first()
 
 
-# A stored version never changes, so each process keeps the programs it has parsed, by
-# version id (bounded: the oldest is dropped first).
-_parsed_programs: dict[str, Program] = {}
-_PARSED_PROGRAMS_KEPT = 1024
-
-
 def current_program(session: Session, tenant_id: str) -> tuple[Program, int]:
     """The program in force for ``tenant_id`` and its version (0: the built-in default)."""
     session.flush()  # a version this transaction stored counts
-    latest = (
-        session.connection()
-        .execute(
-            select(ProgramVersion.id, ProgramVersion.version)
-            .where(ProgramVersion.tenant_id == tenant_id)
-            .order_by(ProgramVersion.version.desc())
-            .limit(1)
-        )
-        .first()
+    version_id = session.connection().scalar(select(latest_program_version(tenant_id)))
+    return program_version(session, version_id)
+
+
+def latest_program_version(tenant_id: Any) -> Any:
+    """The id of ``tenant_id``'s program in force as a scalar subquery (None: the built-in
+    default); ``tenant_id`` may be a column, to read it beside other rows."""
+    return (
+        select(ProgramVersion.id)
+        .where(ProgramVersion.tenant_id == tenant_id)
+        .order_by(ProgramVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    if latest is None:
+
+
+# A stored version never changes, so each process keeps the programs it has parsed, by
+# version id (bounded: the oldest is dropped first).
+_parsed_programs: dict[str, tuple[Program, int]] = {}
+_PARSED_PROGRAMS_KEPT = 1024
+
+
+def program_version(session: Session, version_id: str | None) -> tuple[Program, int]:
+    """The program stored as ``version_id`` and its version number (None: the default)."""
+    if version_id is None:
         return default_program(), 0
-    program = _parsed_programs.get(latest.id)
-    if program is None:
-        document = session.connection().execute(
-            select(ProgramVersion.document).where(ProgramVersion.id == latest.id)
+    known = _parsed_programs.get(version_id)
+    if known is None:
+        row = (
+            session.connection()
+            .execute(
+                select(ProgramVersion.document, ProgramVersion.version).where(
+                    ProgramVersion.id == version_id
+                )
+            )
+            .one()
         )
-        program = parse_program(document.scalar_one())
+        known = parse_program(row.document), row.version
         if len(_parsed_programs) >= _PARSED_PROGRAMS_KEPT:
             del _parsed_programs[next(iter(_parsed_programs))]
-        _parsed_programs[latest.id] = program
-    return program, latest.version
+        _parsed_programs[version_id] = known
+    return known
 
 
 def get_program(tenant_id: str) -> dict[str, Any]:
