@@ -43,7 +43,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import BigInteger, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -52,7 +52,6 @@ from jifen.platform import clock, ledger
 from jifen.platform.auth.callers import Caller
 from jifen.platform.db import (
     UnitOfWork,
-    insert_rows,
     is_unique_violation,
     run_in_transaction,
     unit_of_work,
@@ -109,41 +108,95 @@ class Party:
 
 @dataclass(frozen=True)
 class Market:
-    """What a swap is priced from, read once per transaction: each currency's row of
-    ``exchange_settings`` with its tenant's ``time_zone`` and ``program_version_id`` (for
-    the expiry of points issued there), and the fee schedule in force."""
+    """What a swap is priced from: each currency's row of ``exchange_settings`` with its
+    tenant's ``time_zone`` and ``program_version_id`` (for the expiry of points issued
+    there), and the fee schedule in force."""
 
     source: Any
     destination: Any
     schedule: pricing.FeeSchedule
 
 
-_MARKET = (
-    select(
-        ExchangeSettings.__table__,
-        Tenant.time_zone,
-        latest_program_version(ExchangeSettings.tenant_id).label("program_version_id"),
-        latest_fee_schedule().label("fee_schedule_id"),
+@dataclass(frozen=True)
+class Holder:
+    """A card and its memberships (``id`` and ``status``) in the swap's two programs, by
+    tenant id."""
+
+    card_id: str
+    number: str
+    memberships: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Membership:
+    id: str
+    status: str
+
+
+def _market_query(which_card: Any) -> Any:
+    """Both currencies' settings, each with its tenant's time zone and program version,
+    the fee schedule's id, and the card with its membership in each currency's program:
+    everything a swap reads before it takes a lock, in one query."""
+    return (
+        select(
+            ExchangeSettings.__table__,
+            Tenant.time_zone,
+            latest_program_version(ExchangeSettings.tenant_id).label("program_version_id"),
+            latest_fee_schedule().label("fee_schedule_id"),
+            Card.id.label("card_id"),
+            Card.number.label("card_number"),
+            Member.id.label("member_id"),
+            Member.status.label("member_status"),
+        )
+        .join(Tenant, Tenant.id == ExchangeSettings.tenant_id)
+        .outerjoin(Card, which_card)
+        .outerjoin(
+            Member,
+            and_(Member.card_id == Card.id, Member.tenant_id == ExchangeSettings.tenant_id),
+        )
+        .where(ExchangeSettings.currency.in_([bindparam("from_code"), bindparam("to_code")]))
     )
-    .join(Tenant, Tenant.id == ExchangeSettings.tenant_id)
-    .where(ExchangeSettings.currency.in_(bindparam("codes", expanding=True)))
-)
 
 
-def _market(session: Session, from_currency: str, to_currency: str) -> Market:
-    """Raises Unprocessable: ``same_currency``, ``unknown_currency``, ``exchange_disabled``."""
+_MARKET_BY_CARD_ID = _market_query(Card.id == bindparam("card"))
+_MARKET_BY_CARD_NUMBER = _market_query(Card.number == bindparam("card"))
+
+
+def _read_market(
+    session: Session,
+    from_currency: str,
+    to_currency: str,
+    *,
+    card_id: str | None = None,
+    card_number: str | None = None,
+) -> tuple[Market, Holder | None]:
+    """The market for a swap of the card given by id or (normalised) number, and the card
+    (None: no such card). Raises Unprocessable: ``same_currency``, ``unknown_currency``,
+    ``exchange_disabled``."""
     if from_currency == to_currency:
         raise Unprocessable(
             "Cannot swap a currency into itself.", code="same_currency", param="to_currency"
         )
-    codes = [code for code in (from_currency, to_currency) if isinstance(code, str)]
-    settings = {
-        row.currency: row for row in session.connection().execute(_MARKET, {"codes": codes})
-    }
+    statement = _MARKET_BY_CARD_ID if card_number is None else _MARKET_BY_CARD_NUMBER
+    codes = [code if isinstance(code, str) else None for code in (from_currency, to_currency)]
+    rows = session.connection().execute(
+        statement,
+        {"from_code": codes[0], "to_code": codes[1], "card": card_number or card_id},
+    )
+    settings = {row.currency: row for row in rows}
     source = _in_exchange(session, settings, from_currency, "from_currency", "outbound")
     destination = _in_exchange(session, settings, to_currency, "to_currency", "inbound")
-    schedule = fee_schedule_version(session, source.fee_schedule_id).schedule
-    return Market(source, destination, schedule)
+    market = Market(
+        source, destination, fee_schedule_version(session, source.fee_schedule_id).schedule
+    )
+    if source.card_id is None:
+        return market, None
+    memberships = {
+        row.tenant_id: _Membership(row.member_id, row.member_status)
+        for row in (source, destination)
+        if row.member_id is not None
+    }
+    return market, Holder(source.card_id, source.card_number, memberships)
 
 
 def _in_exchange(session: Session, settings: dict, code: str, param: str, switch: str) -> Any:
@@ -162,65 +215,33 @@ def _in_exchange(session: Session, settings: dict, code: str, param: str, switch
     return row
 
 
-@dataclass(frozen=True)
-class Holder:
-    """A card and its memberships (rows with ``id`` and ``status``) in the swap's two
-    programs, by tenant id."""
+def _card_asked_for(party: Party, card_number: str | None) -> dict[str, str | None]:
+    """How to find the card: ``_read_market``'s keyword arguments (a card number that is
+    malformed finds nothing; ``_check_holder`` says why)."""
+    if card_number is None:
+        return {"card_id": party.card_id}
+    number = cards.normalise_card_number(card_number)
+    return {"card_number": number if cards.is_valid_card_number(number) else None}
 
-    card_id: str
-    number: str
-    memberships: dict[str, Any]
 
-
-def _holder(session: Session, party: Party, card_number: str | None, tenant_ids) -> Holder:
+def _check_holder(party: Party, card_number: str | None, holder: Holder | None) -> Holder:
     # Not members.find_card: a card holder naming someone else's number gets 403 whether
     # or not that card exists, so holders cannot probe which numbers were issued.
-    if card_number is None:
-        if party.card_id is None:
-            raise Unprocessable("card_number is required.", param="card_number")
-        holder = _card_with_memberships(session, Card.id == party.card_id, tenant_ids)
-    else:
-        number = cards.normalise_card_number(card_number)
-        if not cards.is_valid_card_number(number):
-            raise Unprocessable(
-                "card_number must be 16 digits with a valid check digit.",
-                code="invalid_card_number",
-                param="card_number",
-            )
-        holder = _card_with_memberships(session, Card.number == number, tenant_ids)
+    if card_number is None and party.card_id is None:
+        raise Unprocessable("card_number is required.", param="card_number")
+    if card_number is not None and not cards.is_valid_card_number(
+        cards.normalise_card_number(card_number)
+    ):
+        raise Unprocessable(
+            "card_number must be 16 digits with a valid check digit.",
+            code="invalid_card_number",
+            param="card_number",
+        )
     if party.card_id is not None and (holder is None or holder.card_id != party.card_id):
         raise Forbidden("A card holder may swap only their own card.", code="not_a_party")
     if holder is None:
         raise NotFound(f"No such card: {card_number}", param="card_number")
     return holder
-
-
-def _card_with_memberships(session: Session, which_card, tenant_ids) -> Holder | None:
-    rows = (
-        session.connection()
-        .execute(
-            select(Card.id, Card.number, Member.id.label("member_id"), Member.tenant_id)
-            .add_columns(Member.status)
-            .select_from(Card)
-            .outerjoin(Member, and_(Member.card_id == Card.id, Member.tenant_id.in_(tenant_ids)))
-            .where(which_card)
-        )
-        .all()
-    )
-    if not rows:
-        return None
-    memberships = {
-        row.tenant_id: _Membership(row.member_id, row.status)
-        for row in rows
-        if row.member_id is not None
-    }
-    return Holder(rows[0].id, rows[0].number, memberships)
-
-
-@dataclass(frozen=True)
-class _Membership:
-    id: str
-    status: str
 
 
 def _active(member: Any) -> None:
@@ -268,7 +289,9 @@ def _price(
 ) -> tuple[Market, Holder, Quote]:
     """An open quote (not yet written) with what it was priced from."""
     ledger.check_points(points)
-    market = _market(session, from_currency, to_currency)
+    market, holder = _read_market(
+        session, from_currency, to_currency, **_card_asked_for(party, card_number)
+    )
     source, destination = market.source, market.destination
     if party.tenant_id is not None and party.tenant_id not in (
         source.tenant_id,
@@ -278,7 +301,7 @@ def _price(
             "Only the source tenant, the destination tenant or the card holder may quote.",
             code="not_a_party",
         )
-    holder = _holder(session, party, card_number, (source.tenant_id, destination.tenant_id))
+    holder = _check_holder(party, card_number, holder)
     _check_amount(source, points)
     member = holder.memberships.get(source.tenant_id)
     if member is None:
@@ -381,15 +404,14 @@ def execute_swap(party: Party, quote_id: str) -> Swap:
             if quote.expires_at <= now:
                 raise QuoteExpired("This quote has expired; ask for a new one.", param="quote_id")
             quote.status = "used"
-            market = _market(session, quote.from_currency, quote.to_currency)
+            market, holder = _read_market(
+                session, quote.from_currency, quote.to_currency, card_id=quote.card_id
+            )
             if (market.source.tenant_id, market.destination.tenant_id) != (
                 quote.from_tenant_id,
                 quote.to_tenant_id,
             ):
                 raise QuoteExpired("The currencies of this quote changed hands.", param="quote_id")
-            holder = _card_with_memberships(
-                session, Card.id == quote.card_id, (quote.from_tenant_id, quote.to_tenant_id)
-            )
             return _commit(uow, _carry_out(uow, quote, market, holder, now))
 
     return run_in_transaction(attempt)
@@ -525,12 +547,12 @@ def _carry_out(
         source_transaction_id=out.id,
         swap_id=swap_id,
     )
-    insert_rows(session, *([quote] if write_quote else []), swap, record)
     emit_each(
         uow,
         tenant_ids=[quote.from_tenant_id, quote.to_tenant_id],
         type="swap.completed",
         data=swap_event(swap),
+        with_rows=(quote, swap, record) if write_quote else (swap, record),
     )
     return swap
 
@@ -541,6 +563,19 @@ def destination_expiry(destination: Any, session: Session, now: datetime) -> dat
     owns that policy)."""
     policy = expiry_policy_of(session, destination.program_version_id, destination.time_zone)
     return policy.expires_at(now)
+
+
+def _join_statement(dialect_insert: Any) -> Any:
+    columns = ("id", "tenant_id", "card_id", "external_id", "status", "created")
+    return (
+        dialect_insert(Member)
+        .values({name: bindparam(name) for name in columns})
+        .on_conflict_do_nothing(index_elements=["tenant_id", "card_id"])
+        .returning(Member.id)
+    )
+
+
+_JOIN = {"postgresql": _join_statement(postgresql.insert), "sqlite": _join_statement(sqlite.insert)}
 
 
 def _membership_or_join(
@@ -556,24 +591,25 @@ def _membership_or_join(
     if member is not None:
         _active(member)
         return member.id, False
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Member)
     joined = session.connection().scalar(
-        upsert.values(
-            id=new_id("mem"),
-            tenant_id=tenant_id,
-            card_id=holder.card_id,
-            external_id=f"card:{holder.number}",
-            status=MemberStatus.ACTIVE.value,
-            created=now,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "card_id"])
-        .returning(Member.id)
+        _JOIN[session.get_bind().dialect.name],
+        {
+            "id": new_id("mem"),
+            "tenant_id": tenant_id,
+            "card_id": holder.card_id,
+            "external_id": f"card:{holder.number}",
+            "status": MemberStatus.ACTIVE.value,
+            "created": now,
+        },
     )
     if joined is not None:
         return joined, True
-    theirs = _card_with_memberships(session, Card.id == holder.card_id, [tenant_id])
-    member = theirs.memberships[tenant_id]
+    theirs = session.connection().execute(
+        select(Member.id, Member.status).where(
+            Member.tenant_id == tenant_id, Member.card_id == holder.card_id
+        )
+    )
+    member = theirs.one()
     _active(member)
     return member.id, False
 
@@ -658,16 +694,27 @@ def _consume(session: Session, scope: str, day: date, amount: int, limit: int | 
     that locks the row either way."""
     if limit is not None and amount > limit:
         return False
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DailyUsage)
-    raised = DailyUsage.used + amount
-    statement = (
-        upsert.values(scope=scope, day=day, used=amount)
+    statement = _CONSUME[session.get_bind().dialect.name]
+    params = {"scope": scope, "day": day, "amount": amount, "limit": limit}
+    return session.connection().scalar(statement, params) is not None
+
+
+def _consume_statement(dialect_insert: Any) -> Any:
+    raised = DailyUsage.used + bindparam("amount", type_=BigInteger)
+    limit = bindparam("limit", type_=BigInteger)
+    return (
+        dialect_insert(DailyUsage)
+        .values(scope=bindparam("scope"), day=bindparam("day"), used=bindparam("amount"))
         .on_conflict_do_update(
             index_elements=["scope", "day"],
             set_={"used": raised},
-            where=(raised <= limit) if limit is not None else None,
+            where=or_(limit.is_(None), raised <= limit),
         )
         .returning(DailyUsage.used)
     )
-    return session.connection().scalar(statement) is not None
+
+
+_CONSUME = {
+    "postgresql": _consume_statement(postgresql.insert),
+    "sqlite": _consume_statement(sqlite.insert),
+}

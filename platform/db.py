@@ -19,13 +19,14 @@ from __future__ import annotations
 import contextlib
 import enum
 import functools
+import json
 import logging
 import os
 import random
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -33,7 +34,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
-    bindparam,
     create_engine,
     event,
     insert,
@@ -274,21 +274,21 @@ def unit_of_work(*, tenant_id: str | None = None, platform: bool = False) -> Ite
 def insert_rows(session: Session, *rows: Base) -> None:
     """Write new mapped objects at once with plain INSERTs, in the order given, skipping
     the unit of work's flush (for hot paths); on PostgreSQL they go as one statement
-    (data-modifying CTEs; foreign keys are checked at its end). The rows stay out of the
-    session. Attributes left None are left out, so server defaults apply; columns with a
-    Python default must be set. An attribute may hold a SQL expression (SQLite only)."""
+    (data-modifying CTEs; foreign keys are checked at its end) straight to the driver.
+    The rows stay out of the session. Attributes left None are left out, so server
+    defaults apply; columns with a Python default must be set. An attribute may hold a
+    SQL expression on SQLite only."""
     session.flush()  # rows they refer to may still be pending
     connection = session.connection()
     values = [_column_values(row) for row in rows]
-    if connection.dialect.name == "postgresql":
-        shape = tuple((type(row).__table__, tuple(v)) for row, v in zip(rows, values, strict=True))
-        params = {
-            f"p{n}_{i}": value for n, v in enumerate(values) for i, value in enumerate(v.values())
-        }
-        connection.execute(_inserts_at_once(shape), params)
-    else:
+    if connection.dialect.name != "postgresql":
         for row, row_values in zip(rows, values, strict=True):
             connection.execute(insert(type(row)).values(row_values))
+        return
+    shape = tuple((type(row).__table__, tuple(v)) for row, v in zip(rows, values, strict=True))
+    connection.exec_driver_sql(
+        _inserts_at_once(shape), tuple(_as_json_record(row_values) for row_values in values)
+    )
 
 
 def _column_values(row: Base) -> dict[str, Any]:
@@ -300,19 +300,38 @@ def _column_values(row: Base) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def _inserts_at_once(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Any:
-    """One statement of INSERTs into ``(table, column keys)`` in turn; the parameter of
-    row n's i-th column is ``p{n}_{i}``, typed as the column is."""
-    inserts, binds = [], []
-    for n, (table, keys) in enumerate(shape):
-        columns = [table.columns[key] for key in keys]
-        names = ", ".join(column.name for column in columns)
-        slots = ", ".join(f":p{n}_{i}" for i in range(len(columns)))
-        inserts.append(f"INSERT INTO {table.name} ({names}) VALUES ({slots})")
-        binds += [bindparam(f"p{n}_{i}", type_=column.type) for i, column in enumerate(columns)]
+def _inserts_at_once(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> str:
+    """The SQL of INSERTs into ``(table, column keys)`` in turn, as one statement. Each
+    row is one parameter, a JSON object that ``json_populate_record`` reads with the
+    table's column types (one parameter per row keeps the driver's query cache usable)."""
+    inserts = []
+    for table, keys in shape:
+        names = ", ".join(table.columns[key].name for key in keys)
+        inserts.append(
+            f"INSERT INTO {table.name} ({names}) SELECT {names}"
+            f" FROM json_populate_record(NULL::{table.name}, %s::json)"
+        )
     *first, last = inserts
     with_clause = "WITH " + ", ".join(f"row_{n} AS ({s})" for n, s in enumerate(first)) + " "
-    return text((with_clause if first else "") + last).bindparams(*binds)
+    return (with_clause if first else "") + last
+
+
+def _as_json_record(values: dict[str, Any]) -> str:
+    """A row for ``json_populate_record``: column names to values, times in ISO 8601 UTC
+    (as ``UTCDateTime`` stores them)."""
+    return json.dumps(
+        {key: _json_value(value) for key, value in values.items()}, separators=(",", ":")
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def run_in_transaction(fn: Callable[[], T], *, attempts: int = 8, base_delay: float = 0.005) -> T:
@@ -361,15 +380,18 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     )
 
 
+_SET_SCOPE = text(
+    "SELECT set_config('app.tenant_id', :tenant_id, true),"
+    " set_config('app.platform', :platform, true)"
+)
+
+
 def _mark_transaction_scope(session: Session, transaction: Any, connection: Any) -> None:
     # A savepoint runs inside a transaction whose scope is already set: skip the round trip.
     if connection.dialect.name != "postgresql" or transaction.nested:
         return
     connection.execute(
-        text(
-            "SELECT set_config('app.tenant_id', :tenant_id, true),"
-            " set_config('app.platform', :platform, true)"
-        ),
+        _SET_SCOPE,
         {
             "tenant_id": session.info.get("tenant_id") or "",
             "platform": "on" if session.info.get("platform") else "off",

@@ -11,8 +11,18 @@ _ALPHABET = string.ascii_letters + string.digits
 RANDOM_LENGTH = 20
 
 
+_IDS = len(_ALPHABET) ** RANDOM_LENGTH
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(RANDOM_LENGTH))
+    # One draw from the whole id space written in base62: as uniform as a draw per
+    # character, for one call to the system's random source instead of twenty.
+    number = secrets.randbelow(_IDS)
+    characters = []
+    for _ in range(RANDOM_LENGTH):
+        number, digit = divmod(number, len(_ALPHABET))
+        characters.append(_ALPHABET[digit])
+    return f"{prefix}_" + "".join(characters)
 
 
 def has_prefix(value: str, prefix: str) -> bool:

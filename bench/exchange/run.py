@@ -8,7 +8,13 @@ then measures, with the same worker processes and duration:
 * swap: ``swaps.quote_and_swap`` for a random member of a random tenant into another
   random tenant's currency (one transaction: two ledger postings, limits, clearing).
 
-Prints one JSON line with both rates and their ratio (target: swap ≥ 0.6 × earn).
+and, as a reference for what a swap cannot go below,
+
+* two credits: two ``ledger.credit`` calls into two tenants' wallets in one transaction,
+  the ledger work of a swap's two legs with nothing else (no quote, limits, lots,
+  clearing record, swap row, events or memberships).
+
+Prints one JSON line with the rates and their ratios to the earn (target: swap ≥ 0.6).
 ``python -m bench.exchange [--workers N] [--seconds S]``.
 """
 
@@ -90,6 +96,42 @@ def swap_rate(url, tenants, *, workers, seconds) -> float:
     return sum(run_workers(_swap_worker, (url, tenants, seconds), workers=workers)) / seconds
 
 
+def _two_credits_worker(url, tenants, seconds, ready, results):
+    configure(url)
+    app = make_app()
+    from jifen.platform import ledger
+    from jifen.platform.db import run_in_transaction, unit_of_work
+
+    rng = random.Random(os.getpid())
+
+    def two_credits() -> None:
+        with unit_of_work(platform=True) as uow:
+            for tenant in sorted(rng.sample(tenants, 2), key=lambda t: t["id"]):
+                wallet = ledger.open_wallet(
+                    uow.session,
+                    tenant_id=tenant["id"],
+                    asset=tenant["asset"],
+                    owner_id=rng.choice(tenant["members"]),
+                    lock=True,
+                )
+                ledger.credit(uow.session, wallet, 3, kind="earn", reference="bench")
+            uow.commit()
+
+    done = 0
+    with app.app_context():
+        ready.wait()
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            run_in_transaction(two_credits)
+            done += 1
+    results.put(done)
+
+
+def two_credits_rate(url, tenants, *, workers, seconds) -> float:
+    done = run_workers(_two_credits_worker, (url, tenants, seconds), workers=workers)
+    return sum(done) / seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=8)
@@ -99,6 +141,7 @@ def main() -> None:
         tenants = prepare(url, seed(url)["tenants"])
         earn = service_rate(url, tenants, workers=args.workers, seconds=args.seconds)
         swap = swap_rate(url, tenants, workers=args.workers, seconds=args.seconds)
+        two = two_credits_rate(url, tenants, workers=args.workers, seconds=args.seconds)
     print(
         json.dumps(
             {
@@ -107,6 +150,8 @@ def main() -> None:
                 "earn_per_s": round(earn, 1),
                 "swap_per_s": round(swap, 1),
                 "swap_to_earn": round(swap / earn, 3) if earn else None,
+                "two_credits_per_s": round(two, 1),
+                "two_credits_to_earn": round(two / earn, 3) if earn else None,
             }
         )
     )

@@ -911,13 +911,16 @@ def _open_lot_rows(session: Session, wallet: Account) -> Sequence[Any]:
     planning a debit needs, without loading ORM objects."""
     return (
         session.connection()
-        .execute(
-            select(Lot.id, Lot.remaining, Lot.expires_at, Lot.created).where(
-                Lot.tenant_id == wallet.tenant_id, Lot.wallet_id == wallet.id, Lot.remaining > 0
-            )
-        )
+        .execute(_OPEN_LOT_ROWS, {"tenant_id": wallet.tenant_id, "wallet_id": wallet.id})
         .all()
     )
+
+
+_OPEN_LOT_ROWS = select(Lot.id, Lot.remaining, Lot.expires_at, Lot.created).where(
+    Lot.tenant_id == bindparam("tenant_id"),
+    Lot.wallet_id == bindparam("wallet_id"),
+    Lot.remaining > 0,
+)
 
 
 def _insufficient(available: int, points: int) -> InsufficientPoints:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from jifen.platform import clock
-from jifen.platform.db import UnitOfWork, insert_rows
+from jifen.platform.db import Base, UnitOfWork, insert_rows
 from jifen.platform.errors import Unprocessable
 from jifen.platform.ids import new_id
 
@@ -55,19 +55,35 @@ def validate_event_types(types: list[str]) -> list[str]:
     return list(dict.fromkeys(types))
 
 
+_ENABLED_ENDPOINTS = (
+    select(WebhookEndpoint.id, WebhookEndpoint.tenant_id, WebhookEndpoint.enabled_events)
+    .where(
+        WebhookEndpoint.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
+        WebhookEndpoint.status == "enabled",
+    )
+    .order_by(WebhookEndpoint.id)
+)
+
+
 def emit(uow: UnitOfWork, *, tenant_id: str, type: str, data: dict[str, Any]) -> Event:
     """Record ``type`` for ``tenant_id`` and queue it for every subscribed endpoint."""
     return emit_each(uow, tenant_ids=[tenant_id], type=type, data=data)[0]
 
 
 def emit_each(
-    uow: UnitOfWork, *, tenant_ids: list[str], type: str, data: dict[str, Any]
+    uow: UnitOfWork,
+    *,
+    tenant_ids: list[str],
+    type: str,
+    data: dict[str, Any],
+    with_rows: tuple[Base, ...] = (),
 ) -> list[Event]:
     """``emit`` one event to each of ``tenant_ids`` (a swap tells both its programs).
 
     Every posting emits, so this is on the hot paths: the tenants' endpoints are read in
     one query, and the events and their deliveries written with plain INSERTs (one
-    statement on PostgreSQL); the returned events are not in the session.
+    statement on PostgreSQL, which also writes the caller's new ``with_rows`` first); the
+    returned events are not in the session.
     """
     if type not in CATALOGUE:
         raise ValueError(f"event type {type!r} is not in the catalogue")
@@ -78,11 +94,7 @@ def emit_each(
         Event(id=new_id("evt"), tenant_id=tenant_id, type=type, data=data, created=now)
         for tenant_id in tenant_ids
     ]
-    endpoints = session.connection().execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.tenant_id, WebhookEndpoint.enabled_events)
-        .where(WebhookEndpoint.tenant_id.in_(tenant_ids), WebhookEndpoint.status == "enabled")
-        .order_by(WebhookEndpoint.id)
-    )
+    endpoints = session.connection().execute(_ENABLED_ENDPOINTS, {"tenant_ids": tenant_ids})
     subscribed = [e for e in endpoints if "*" in e.enabled_events or type in e.enabled_events]
     deliveries = [
         Delivery(
@@ -99,7 +111,7 @@ def emit_each(
         for endpoint in subscribed
         if endpoint.tenant_id == event.tenant_id
     ]
-    insert_rows(session, *events, *deliveries)
+    insert_rows(session, *with_rows, *events, *deliveries)
     if deliveries:
         from . import delivery
 

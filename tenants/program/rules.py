@@ -45,6 +45,7 @@ The document, key by key::
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -180,7 +181,9 @@ class Program:
         return next((tier for tier in self.tiers if tier.code == code), None)
 
 
+@functools.cache
 def default_program() -> Program:
+    """The program of a tenant that has stored none (programs are immutable: one serves)."""
     return parse_program({})
 
 

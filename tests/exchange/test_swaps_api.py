@@ -79,6 +79,29 @@ def test_a_second_swap_credits_the_existing_destination_membership(exchange):
     assert exchange.balance(exchange.b, existing["id"]) == 1044
 
 
+def test_a_membership_created_after_the_swap_read_the_card_is_used_not_duplicated(
+    exchange,
+):
+    """The join into the destination gives way to a membership that appeared after the
+    swap read the card (the merchant's, or another swap's): no duplicate, no error."""
+    from jifen.exchange import swaps
+    from jifen.platform import clock
+    from jifen.platform.db import unit_of_work
+
+    card = exchange.funded(10_000)["card_number"]
+    with unit_of_work(platform=True) as uow:
+        market, holder = swaps._read_market(
+            uow.session, exchange.a.currency_code, exchange.b.currency_code, card_number=card
+        )
+    assert exchange.b.id not in holder.memberships
+    theirs = exchange.member(exchange.b, card)  # the merchant adds the card meanwhile
+    with unit_of_work(platform=True) as uow:
+        joined = swaps._membership_or_join(uow.session, exchange.b.id, holder, clock.now())
+        uow.commit()
+    assert joined == (theirs["id"], False)
+    assert [m["id"] for m in exchange.members_of_card(exchange.b, card)] == [theirs["id"]]
+
+
 def test_swapping_back_never_gains(exchange):
     member = exchange.funded(1000)
     card = member["card_number"]

@@ -203,3 +203,46 @@ def test_unknown_kind_is_a_programming_error(books):
     with pytest.raises(ValueError):
         books.credit(wallet, 5, kind="bonus-ish")
     assert books.cached(wallet) == (0, 0)
+
+
+def test_debit_and_credit_keep_what_the_session_holds_in_step(books):
+    """Both post with plain SQL: the wallet and any lot already loaded in the session
+    must read as the database now holds them, without a refresh."""
+    from sqlalchemy import select
+
+    from jifen.platform import ledger
+    from jifen.platform.ledger.model import Account, Lot
+
+    wallet_id = books.wallet()
+    books.credit(wallet_id, 30, expires_at=at(2027, 1, 1))
+    books.credit(wallet_id, 50)
+
+    def spend_then_earn(session):
+        wallet = session.get(Account, wallet_id)
+        lots = session.scalars(select(Lot).where(Lot.wallet_id == wallet_id)).all()
+        posted = ledger.debit(session, wallet, 40, kind="redeem")
+        assert [leg.amount for leg in posted.postings] == [-40, 40]  # wallet first
+        assert posted.postings[0].balance_after == 40
+        assert sorted(lot.remaining for lot in lots) == [0, 40]  # loaded before the debit
+        ledger.credit(session, wallet, 5, kind="earn")
+        assert (wallet.balance, wallet.version) == (45, 4)
+
+    books.run(spend_then_earn)
+    assert books.cached(wallet_id) == (45, 0)
+    assert sorted(remaining for _, remaining, _ in books.lots(wallet_id)) == [0, 5, 40]
+
+
+def test_create_wallet_gives_a_locked_empty_wallet_that_takes_a_credit(books):
+    from jifen.platform import ledger
+
+    def create_and_credit(session):
+        wallet = ledger.create_wallet(
+            session, tenant_id=books.tenant_id, asset=books.asset, owner_id="mem_fresh"
+        )
+        assert (wallet.balance, wallet.held, wallet.version) == (0, 0, 0)
+        ledger.credit(session, wallet, 7, kind="earn")
+        return wallet.id
+
+    wallet_id = books.run(create_and_credit)
+    assert books.wallet("mem_fresh") == wallet_id  # open_wallet finds the same one
+    assert books.cached(wallet_id) == (7, 0)
