@@ -224,14 +224,15 @@ def _card_asked_for(party: Party, card_number: str | None) -> dict[str, str | No
     return {"card_number": number if cards.is_valid_card_number(number) else None}
 
 
-def _check_holder(party: Party, card_number: str | None, holder: Holder | None) -> Holder:
+def _check_holder(
+    party: Party, card_number: str | None, asked: dict[str, str | None], holder: Holder | None
+) -> Holder:
+    """The card found for ``asked`` (``_card_asked_for``), or why there is none."""
     # Not members.find_card: a card holder naming someone else's number gets 403 whether
     # or not that card exists, so holders cannot probe which numbers were issued.
     if card_number is None and party.card_id is None:
         raise Unprocessable("card_number is required.", param="card_number")
-    if card_number is not None and not cards.is_valid_card_number(
-        cards.normalise_card_number(card_number)
-    ):
+    if card_number is not None and asked["card_number"] is None:
         raise Unprocessable(
             "card_number must be 16 digits with a valid check digit.",
             code="invalid_card_number",
@@ -289,9 +290,8 @@ def _price(
 ) -> tuple[Market, Holder, Quote]:
     """An open quote (not yet written) with what it was priced from."""
     ledger.check_points(points)
-    market, holder = _read_market(
-        session, from_currency, to_currency, **_card_asked_for(party, card_number)
-    )
+    asked = _card_asked_for(party, card_number)
+    market, holder = _read_market(session, from_currency, to_currency, **asked)
     source, destination = market.source, market.destination
     if party.tenant_id is not None and party.tenant_id not in (
         source.tenant_id,
@@ -301,7 +301,7 @@ def _price(
             "Only the source tenant, the destination tenant or the card holder may quote.",
             code="not_a_party",
         )
-    holder = _check_holder(party, card_number, holder)
+    holder = _check_holder(party, card_number, asked, holder)
     _check_amount(source, points)
     member = holder.memberships.get(source.tenant_id)
     if member is None:
