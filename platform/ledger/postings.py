@@ -137,20 +137,7 @@ def open_wallet(
     )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
-    wallet = _get_or_create(
-        session,
-        query,
-        lambda: Account(
-            tenant_id=tenant_id,
-            asset=asset,
-            type=AccountType.MEMBER_WALLET.value,
-            owner_id=owner_id,
-            may_go_negative=False,
-            balance=0,
-            held=0,
-            version=0,
-        ),
-    )
+    wallet = _get_or_create(session, query, lambda: _empty_wallet(tenant_id, asset, owner_id))
     if lock:
         _locked_wallet_ids(session).add(wallet.id)
     return wallet
@@ -160,7 +147,16 @@ def create_wallet(session: Session, *, tenant_id: str, asset: str, owner_id: str
     """A new, empty wallet for an owner known to have none in ``asset`` (a member this
     transaction created), written with one INSERT and locked, as any row is that the
     transaction inserted. Raises IntegrityError if the owner has one already."""
-    wallet = Account(
+    wallet = _empty_wallet(tenant_id, asset, owner_id)
+    insert_rows(session, wallet)
+    make_transient_to_detached(wallet)
+    session.add(wallet)  # persistent and clean: the session knows the row as written
+    _locked_wallet_ids(session).add(wallet.id)
+    return wallet
+
+
+def _empty_wallet(tenant_id: str, asset: str, owner_id: str) -> Account:
+    return Account(
         id=new_id("acc"),
         tenant_id=tenant_id,
         asset=asset,
@@ -172,11 +168,6 @@ def create_wallet(session: Session, *, tenant_id: str, asset: str, owner_id: str
         version=0,
         created=clock.now(),
     )
-    insert_rows(session, wallet)
-    make_transient_to_detached(wallet)
-    session.add(wallet)  # persistent and clean: the session knows the row as written
-    _locked_wallet_ids(session).add(wallet.id)
-    return wallet
 
 
 @dataclass(frozen=True)
