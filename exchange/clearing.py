@@ -32,15 +32,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import (
-    CheckConstraint,
-    FetchedValue,
-    ForeignKey,
-    Index,
-    String,
-    func,
-    select,
-)
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jifen.platform import clock

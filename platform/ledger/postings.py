@@ -360,7 +360,7 @@ def spend(
     releasing: int = 0,
 ) -> Transaction:
     """Debit a wallet the caller has locked; ``releasing`` held points are freed for it
-    (a hold being captured). For ``debit`` and ``holds.capture_hold``.
+    (a hold being captured), through the ORM. For ``holds.capture_hold``.
 
     Raises InsufficientPoints when fewer points are available.
     """
