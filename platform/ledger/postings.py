@@ -129,6 +129,14 @@ def open_wallet(
     ``lock=True`` also locks its row for the rest of the transaction (what a posting
     would do next), saving a second round trip.
     """
+    if lock:
+        session.flush()  # a wallet this transaction created is found below
+        params = {"tenant_id": tenant_id, "asset": asset, "owner_id": owner_id}
+        row = session.connection().execute(_LOCK_WALLET, params).first()
+        if row is not None:
+            wallet = _in_session(session, row)
+            _locked_wallet_ids(session).add(wallet.id)
+            return wallet
     query = select(Account).where(
         Account.tenant_id == tenant_id,
         Account.asset == asset,
@@ -140,6 +148,33 @@ def open_wallet(
     wallet = _get_or_create(session, query, lambda: _empty_wallet(tenant_id, asset, owner_id))
     if lock:
         _locked_wallet_ids(session).add(wallet.id)
+    return wallet
+
+
+# Locking the wallet is the first statement of every earn: a plain row, not an ORM query.
+_LOCK_WALLET = (
+    select(Account.__table__)
+    .where(
+        Account.tenant_id == bindparam("tenant_id"),
+        Account.asset == bindparam("asset"),
+        Account.type == AccountType.MEMBER_WALLET.value,
+        Account.owner_id == bindparam("owner_id"),
+    )
+    .with_for_update()
+)
+
+
+def _in_session(session: Session, row: Any) -> Account:
+    """The session's ``Account`` for a wallet row just read under its lock: the one the
+    session holds, brought up to date, or a new persistent one."""
+    held = session.identity_map.get(identity_key(Account, row.id))
+    if held is not None:
+        for name in ("balance", "held", "version"):
+            set_committed_value(held, name, getattr(row, name))
+        return held
+    wallet = Account(**row._mapping)
+    make_transient_to_detached(wallet)
+    session.add(wallet)
     return wallet
 
 
