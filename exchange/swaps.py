@@ -22,10 +22,10 @@ the tenant it must belong to by hand: the caller must be the source tenant, the
 destination tenant, or the card holder; members are looked up by (tenant, card).
 
 ``POST /v1/me/swaps`` (``quote_and_swap``) prices and carries out a swap in one
-transaction, and is the exchange's hot path: it reads what it needs once (both currencies'
-settings, the fee schedule, the card and its two memberships: three queries), reads rows
-as plain rows rather than ORM objects, and writes with plain INSERTs (the ledger's credit
-and debit are plain SQL too). docs/benchmarks.md has the figures.
+transaction, and is the exchange's hot path: it reads what it needs before its first lock
+in one query (both currencies' settings, the fee schedule, the card and its two
+memberships), reads plain rows rather than ORM objects, and writes with plain INSERTs (the
+ledger's credit and debit are plain SQL too). docs/benchmarks.md has the figures.
 
 Limits, enforced when the swap runs (and previewed when quoting): the platform's daily
 limit per card (µSPU out of the card per local day), and the destination's
@@ -412,7 +412,7 @@ def execute_swap(party: Party, quote_id: str) -> Swap:
                 quote.to_tenant_id,
             ):
                 raise QuoteExpired("The currencies of this quote changed hands.", param="quote_id")
-            return _commit(uow, _carry_out(uow, quote, market, holder, now))
+            return _swap_once(uow, quote, market, holder, now)
 
     return run_in_transaction(attempt)
 
@@ -430,8 +430,7 @@ def quote_and_swap(
                 session, party, card_number, from_currency, to_currency, points
             )
             quote.status = "used"
-            swap = _carry_out(uow, quote, market, holder, quote.created, write_quote=True)
-            return _commit(uow, swap)
+            return _swap_once(uow, quote, market, holder, quote.created, write_quote=True)
 
     return run_in_transaction(attempt)
 
@@ -442,11 +441,24 @@ def get_swap(party: Party, swap_id: str) -> Swap:
         return _visible(uow.session, Swap, party, swap_id)
 
 
-def _commit(uow: UnitOfWork, swap: Swap) -> Swap:
+def _swap_once(
+    uow: UnitOfWork,
+    quote: Quote,
+    market: Market,
+    holder: Holder | None,
+    now: datetime,
+    *,
+    write_quote: bool = False,
+) -> Swap:
+    """``_carry_out`` and commit. The swap row is unique per quote: should two swaps of
+    one quote get past its lock, the second fails on that row (written with the swap's
+    other rows, or at commit) and is told the quote was used."""
     try:
+        swap = _carry_out(uow, quote, market, holder, now, write_quote=write_quote)
         uow.commit(swap)
     except IntegrityError as exc:
-        if is_unique_violation(exc):
+        # PostgreSQL names the constraint (exchange_swaps_quote_once), SQLite the column
+        if is_unique_violation(exc) and "exchange_swaps" in str(exc.orig):
             raise QuoteExpired("This quote was used already.", param="quote_id") from None
         raise
     return swap
@@ -507,7 +519,7 @@ def _carry_out(
         quote.to_points,
         kind=Kind.SWAP,
         reference=swap_id,
-        expires_at=destination_expiry(market.destination, session, now),
+        expires_at=destination_expiry(session, market.destination, now),
         metadata=metadata,
         source_type="exchange_liquidity",
     )
@@ -557,7 +569,7 @@ def _carry_out(
     return swap
 
 
-def destination_expiry(destination: Any, session: Session, now: datetime) -> datetime | None:
+def destination_expiry(session: Session, destination: Any, now: datetime) -> datetime | None:
     """When points a swap issues into the ``destination`` currency (a ``Market`` side)
     expire: its tenant's own expiry policy, as for points earned there (the members code
     owns that policy)."""
@@ -653,12 +665,15 @@ def limits_day(now: datetime) -> date:
 def _check_limits(session: Session, quote: Quote, market: Market, now: datetime) -> None:
     day = limits_day(now)
     card_limit = market.schedule.card_daily_limit
-    used = _usage(session, f"card:{quote.card_id}", day)
-    if card_limit is not None and used + quote.spu_out > card_limit:
+    if card_limit is not None and (
+        _usage(session, f"card:{quote.card_id}", day) + quote.spu_out > card_limit
+    ):
         raise _card_limit_exceeded()
     cap = market.destination.daily_inbound_cap
-    inbound = _usage(session, f"inbound:{quote.to_currency}", day)
-    if cap is not None and inbound + quote.to_points > cap:
+    if (
+        cap is not None
+        and _usage(session, f"inbound:{quote.to_currency}", day) + (quote.to_points) > cap
+    ):
         raise _inbound_cap_reached(quote.to_currency)
 
 

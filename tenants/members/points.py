@@ -78,20 +78,12 @@ def program_context(session: Session, tenant_id: str) -> ProgramContext:
     return ProgramContext(program, version, time_zone, wallets.currency_code(session, tenant_id))
 
 
-def expiry_policy(tenant_id: str, session: Session) -> ExpiryPolicy:
-    """The expiry policy of points credited now in ``tenant_id``'s currency: the program's
-    policy read in the tenant's time zone, within the caller's ``session`` (a second
-    transaction inside the caller's would wait on SQLite's one writer)."""
-    program, _version = current_program(session, tenant_id)
-    time_zone = session.connection().scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
-    return program_expiry_policy(program, time_zone or DEFAULT_TIME_ZONE)
-
-
 def expiry_policy_of(
     session: Session, program_version_id: str | None, time_zone: str | None
 ) -> ExpiryPolicy:
-    """``expiry_policy`` from what the caller read already: the id of the program version
-    in force (``program.services.latest_program_version``) and the tenant's time zone."""
+    """The expiry policy of points credited now in a tenant's currency, from what the
+    caller read already: the id of its program version in force
+    (``program.services.latest_program_version``) and its time zone."""
     program, _version = program_version(session, program_version_id)
     return program_expiry_policy(program, time_zone or DEFAULT_TIME_ZONE)
 
