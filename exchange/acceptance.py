@@ -16,6 +16,10 @@ Two-phase, like a card payment (DESIGN.md, Exchange):
   points' life), and a negative clearing record takes back the payable and the fee pro
   rata.
 
+The holder's authority: B authorizes only with a one-time ``holder_code`` that the card
+holder hands over at the counter (``tenants.holders``), spent in the same transaction;
+a card number alone moves nothing.
+
 Authorizations are B's: another tenant's id is a 404. The hold, the wallet and the member
 are A's, so every use case runs in a platform unit of work and checks each row against the
 tenant it must belong to. Lock order: the authorization row, then the wallet.
@@ -37,8 +41,9 @@ from jifen.platform.http import cursor_page
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Account, Hold, HoldStatus, Kind, Lot, LotConsumption
 from jifen.platform.webhooks.events import emit
-from jifen.tenants.members.model import Member
-from jifen.tenants.members.services import find_card, looks_like_id
+from jifen.tenants.holders import services as holders
+from jifen.tenants.members.model import Card, Member
+from jifen.tenants.members.services import looks_like_id, valid_card_number
 from jifen.tenants.model import Currency
 
 from . import clearing, pricing
@@ -54,17 +59,21 @@ MAX_TTL = timedelta(days=30)
 def authorize(
     tenant_id: str,
     *,
-    card_number: str,
     currency: str,
     points: int,
     reference: str,
+    holder_code: str | None = None,
+    card_number: str | None = None,
     expires_in: int | None = None,
 ) -> Authorization:
-    """Hold ``points`` of ``currency`` on the card for merchant ``tenant_id``.
+    """Hold ``points`` of ``currency`` on the card for merchant ``tenant_id``, with the
+    holder's authority: ``holder_code``, a counter code the holder handed over (spent
+    with the authorization). ``card_number``, if given, must be the code's card.
 
-    Raises Unprocessable (``unknown_currency``, ``acceptance_disabled``,
-    ``same_currency``, ``invalid_card_number``, ``no_membership``), NotFound for an
-    unknown card, MemberFrozen and InsufficientPoints. Nothing is held when it raises.
+    Raises HolderAuthorizationRequired (no code, or a wrong, used or expired one, or
+    another card's), Unprocessable (``unknown_currency``, ``acceptance_disabled``,
+    ``same_currency``, ``invalid_card_number``, ``no_membership``), MemberFrozen and
+    InsufficientPoints. Nothing is held when it raises.
     """
     ttl = AUTHORIZATION_TTL if expires_in is None else timedelta(seconds=expires_in)
     if not MIN_TTL <= ttl <= MAX_TTL:
@@ -75,7 +84,8 @@ def authorize(
             session = uow.session
             check_feature(session, tenant_id, "exchange")
             issuer = _accepted(session, tenant_id, currency)
-            member = _member(session, issuer.tenant_id, card_number)
+            card_id = _holder_card(session, tenant_id, holder_code, card_number)
+            member = _member(session, issuer.tenant_id, card_id)
             wallet = ledger.open_wallet(
                 session, tenant_id=issuer.tenant_id, asset=issuer.currency, owner_id=member.id
             )
@@ -353,10 +363,22 @@ def _accepted(session: Session, merchant_id: str, code: str) -> ExchangeSettings
     return settings
 
 
-def _member(session: Session, issuer_tenant_id: str, card_number: str) -> Member:
-    card = find_card(session, card_number)
+def _holder_card(
+    session: Session, tenant_id: str, holder_code: str | None, card_number: str | None
+) -> str:
+    """The card whose holder handed over ``holder_code`` (spent here)."""
+    card_id = None
+    if card_number is not None:
+        number = valid_card_number(card_number)
+        card_id = session.scalar(select(Card.id).where(Card.number == number))
+        if card_id is None:  # the same answer as for a code of another card
+            raise holders.authorization_required(holder_code or "")
+    return holders.redeem_holder_code(session, holder_code, card_id=card_id, used_by=tenant_id)
+
+
+def _member(session: Session, issuer_tenant_id: str, card_id: str) -> Member:
     member = session.scalar(
-        select(Member).where(Member.tenant_id == issuer_tenant_id, Member.card_id == card.id)
+        select(Member).where(Member.tenant_id == issuer_tenant_id, Member.card_id == card_id)
     )
     if member is None:
         raise Unprocessable(

@@ -4,9 +4,15 @@ Consumer). Each view parses, checks the caller, calls one service, returns.
 Where API.md is silent:
 
 * Quotes and swaps may be asked for by a tenant's API client with the ``exchange`` scope
-  (the source or the destination tenant; another tenant is 403 ``not_a_party``) or by the
-  card holder's member token (only for their own card). ``GET`` of a quote or swap the
-  caller is no party to is 404.
+  (the source or the destination tenant; another tenant is 403 ``not_a_party``), by a
+  holder session (the card's own, any of its programs) or by a member token (its own
+  card, out of its own tenant's currency only: else 403 ``not_a_party``). A tenant
+  quoting out of another tenant's currency brings the holder's ``holder_code`` (403
+  ``holder_authorization_required`` without it; spent with the quote; ``card_number``
+  may then be left out). ``GET`` of a quote or swap the caller is no party to is 404.
+* ``POST /v1/acceptance/authorizations`` needs the holder's ``holder_code`` (403
+  ``holder_authorization_required`` without a valid one, also when ``card_number``
+  names another card or no card); ``card_number`` is optional.
 * Error codes: ``same_currency``, ``unknown_currency``, ``exchange_disabled`` (a side
   has not opted in that direction), ``below_minimum``, ``invalid_increment``,
   ``no_membership``, ``amount_too_small`` (worth less than one destination point),

@@ -133,8 +133,12 @@ class FeeScheduleSchema(ma.Schema):
 # --- quotes and swaps -----------------------------------------------------------------
 
 
+HOLDER_CODE = {"validate": validate.Length(min=1, max=64)}
+
+
 class QuoteInput(StrictSchema):
-    card_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    card_number = ma.fields.String(validate=validate.Length(min=1, max=32))
+    holder_code = ma.fields.String(**HOLDER_CODE)
     from_currency = ma.fields.String(**CURRENCY)
     to_currency = ma.fields.String(**CURRENCY)
     points = Points(required=True)
@@ -185,7 +189,8 @@ class SwapSchema(_Amounts):
 
 
 class AuthorizationInput(StrictSchema):
-    card_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    holder_code = ma.fields.String(**HOLDER_CODE)
+    card_number = ma.fields.String(validate=validate.Length(min=1, max=32))
     currency = ma.fields.String(**CURRENCY)
     points = Points(required=True)
     reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))

@@ -68,6 +68,7 @@ from jifen.platform.errors import (
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
 from jifen.platform.webhooks.events import emit_each
+from jifen.tenants.holders import services as holders
 from jifen.tenants.members import cards
 from jifen.tenants.members.model import Card, Member, MemberStatus
 from jifen.tenants.members.points import expiry_policy_of
@@ -85,22 +86,37 @@ LIMITS_TIME_ZONE = "Asia/Shanghai"
 
 @dataclass(frozen=True)
 class Party:
-    """Who asks for a quote or a swap: a tenant's API client, or a card holder."""
+    """Who asks for a quote or a swap: a tenant's API client, or a card holder (a holder
+    session: the whole card; a member token: one membership, which it alone may spend)."""
 
     id: str
     tenant_id: str | None = None  # an API client's tenant
-    card_id: str | None = None  # a member token's card
+    card_id: str | None = None  # a holder session's or member token's card
+    member_tenant_id: str | None = None  # a member token's tenant
 
     @classmethod
     def of(cls, caller: Caller) -> Party:
         if caller.kind == "member":
+            return cls(caller.id, card_id=caller.card_id, member_tenant_id=caller.tenant_id)
+        if caller.kind == "holder":
             return cls(caller.id, card_id=caller.card_id)
         return cls(caller.id, tenant_id=caller.tenant_id)
 
     def may_see(self, row: Quote | Swap) -> bool:
+        tenants = (row.from_tenant_id, row.to_tenant_id)
         if self.card_id is not None:
-            return row.card_id == self.card_id
-        return self.tenant_id in (row.from_tenant_id, row.to_tenant_id)
+            return row.card_id == self.card_id and (
+                self.member_tenant_id is None or self.member_tenant_id in tenants
+            )
+        return self.tenant_id in tenants
+
+    def may_spend(self, quote: Quote) -> bool:
+        """May carry out ``quote``: a tenant that is party to it (the quote itself was
+        authorized when it was made), the card's holder, or a member token of the
+        currency it spends."""
+        if self.member_tenant_id is not None and quote.from_tenant_id != self.member_tenant_id:
+            return False
+        return self.may_see(quote)
 
 
 # --- what a swap is priced from -------------------------------------------------------
@@ -215,24 +231,34 @@ def _in_exchange(session: Session, settings: dict, code: str, param: str, switch
     return row
 
 
-def _card_asked_for(party: Party, card_number: str | None) -> dict[str, str | None]:
+@dataclass(frozen=True)
+class CardRequest:
+    """The card a quote names: a card number, and the holder's ``holder_code`` (whose
+    card, ``code_card``, is known once the code is spent, when no number was given)."""
+
+    number: str | None = None
+    holder_code: str | None = None
+    code_card: str | None = None
+
+
+def _card_asked_for(party: Party, card: CardRequest) -> dict[str, str | None]:
     """How to find the card: ``_read_market``'s keyword arguments (a card number that is
     malformed finds nothing; ``_check_holder`` says why)."""
-    if card_number is None:
-        return {"card_id": party.card_id}
-    number = cards.normalise_card_number(card_number)
+    if card.number is None:
+        return {"card_id": card.code_card or party.card_id}
+    number = cards.normalise_card_number(card.number)
     return {"card_number": number if cards.is_valid_card_number(number) else None}
 
 
 def _check_holder(
-    party: Party, card_number: str | None, asked: dict[str, str | None], holder: Holder | None
+    party: Party, card: CardRequest, asked: dict[str, str | None], holder: Holder | None
 ) -> Holder:
     """The card found for ``asked`` (``_card_asked_for``), or why there is none."""
     # Not members.find_card: a card holder naming someone else's number gets 403 whether
     # or not that card exists, so holders cannot probe which numbers were issued.
-    if card_number is None and party.card_id is None:
-        raise Unprocessable("card_number is required.", param="card_number")
-    if card_number is not None and asked["card_number"] is None:
+    if card.number is None and party.card_id is None and card.code_card is None:
+        raise Unprocessable("card_number (or holder_code) is required.", param="card_number")
+    if card.number is not None and asked["card_number"] is None:
         raise Unprocessable(
             "card_number must be 16 digits with a valid check digit.",
             code="invalid_card_number",
@@ -240,8 +266,30 @@ def _check_holder(
         )
     if party.card_id is not None and (holder is None or holder.card_id != party.card_id):
         raise Forbidden("A card holder may swap only their own card.", code="not_a_party")
+    return holder
+
+
+def _check_authority(
+    session: Session, party: Party, card: CardRequest, source: Any, holder: Holder | None
+) -> Holder:
+    """The holder's authority over the points the quote spends: a member token spends only
+    its own tenant's; a tenant other than the source spends a ``holder_code`` of the card
+    here, in the quote's transaction (asked before the card's existence, so the answer
+    tells nothing about it). Returns the card, now known to exist."""
+    if party.member_tenant_id is not None and source.tenant_id != party.member_tenant_id:
+        raise Forbidden(
+            "A member token spends only its own tenant's points; the card holder's other "
+            "programs need a holder session.",
+            code="not_a_party",
+        )
+    if party.tenant_id not in (None, source.tenant_id) and card.code_card is None:
+        if holder is None:
+            raise holders.authorization_required(card.holder_code)
+        holders.redeem_holder_code(
+            session, card.holder_code, card_id=holder.card_id, used_by=party.id
+        )
     if holder is None:
-        raise NotFound(f"No such card: {card_number}", param="card_number")
+        raise NotFound(f"No such card: {card.number}", param="card_number")
     return holder
 
 
@@ -254,20 +302,28 @@ def _active(member: Any) -> None:
 
 
 def create_quote(
-    party: Party, *, from_currency: str, to_currency: str, points: int, card_number: str | None
+    party: Party,
+    *,
+    from_currency: str,
+    to_currency: str,
+    points: int,
+    card_number: str | None = None,
+    holder_code: str | None = None,
 ) -> Quote:
-    """Price a swap and lock it for ``QUOTE_TTL``.
+    """Price a swap and lock it for ``QUOTE_TTL``. A tenant quoting out of another
+    tenant's currency needs the holder's ``holder_code`` (spent with the quote); with it,
+    ``card_number`` may be left out.
 
     Raises Unprocessable (``same_currency``, ``unknown_currency``, ``exchange_disabled``,
     ``below_minimum``, ``invalid_increment``, ``no_membership``, ``amount_too_small``,
-    ``amount_too_large``), Forbidden when the caller is no party to the swap, NotFound for
-    an unknown card, MemberFrozen, InsufficientPoints and LimitExceeded.
+    ``amount_too_large``), Forbidden when the caller is no party to the swap,
+    HolderAuthorizationRequired, NotFound for an unknown card, MemberFrozen,
+    InsufficientPoints and LimitExceeded.
     """
     with unit_of_work(platform=True) as uow:
         session = uow.session
-        market, holder, quote = _price(
-            session, party, card_number, from_currency, to_currency, points
-        )
+        card = CardRequest(card_number, holder_code)
+        market, holder, quote = _price(session, party, card, from_currency, to_currency, points)
         _preview(session, market, holder, quote)
         session.add(quote)
         uow.commit(quote)
@@ -283,14 +339,17 @@ def get_quote(party: Party, quote_id: str) -> Quote:
 def _price(
     session: Session,
     party: Party,
-    card_number: str | None,
+    card: CardRequest,
     from_currency: str,
     to_currency: str,
     points: int,
 ) -> tuple[Market, Holder, Quote]:
     """An open quote (not yet written) with what it was priced from."""
     ledger.check_points(points)
-    asked = _card_asked_for(party, card_number)
+    if card.number is None and party.tenant_id is not None and card.holder_code is not None:
+        spent = holders.redeem_holder_code(session, card.holder_code, used_by=party.id)
+        card = CardRequest(holder_code=card.holder_code, code_card=spent)
+    asked = _card_asked_for(party, card)
     market, holder = _read_market(session, from_currency, to_currency, **asked)
     source, destination = market.source, market.destination
     if party.tenant_id is not None and party.tenant_id not in (
@@ -301,7 +360,9 @@ def _price(
             "Only the source tenant, the destination tenant or the card holder may quote.",
             code="not_a_party",
         )
-    holder = _check_holder(party, card_number, asked, holder)
+    holder = _check_authority(
+        session, party, card, source, _check_holder(party, card, asked, holder)
+    )
     _check_amount(source, points)
     member = holder.memberships.get(source.tenant_id)
     if member is None:
@@ -398,6 +459,11 @@ def execute_swap(party: Party, quote_id: str) -> Swap:
         with unit_of_work(platform=True) as uow:
             session = uow.session
             quote = _visible(session, Quote, party, quote_id, lock=True)
+            if not party.may_spend(quote):
+                raise Forbidden(
+                    "A member token carries out only swaps out of its own tenant's points.",
+                    code="not_a_party",
+                )
             now = clock.now()
             if quote.status != "open":
                 raise QuoteExpired("This quote was used already.", param="quote_id")
@@ -427,7 +493,7 @@ def quote_and_swap(
         with unit_of_work(platform=True) as uow:
             session = uow.session
             market, holder, quote = _price(
-                session, party, card_number, from_currency, to_currency, points
+                session, party, CardRequest(card_number), from_currency, to_currency, points
             )
             quote.status = "used"
             return _swap_once(uow, quote, market, holder, quote.created, write_quote=True)

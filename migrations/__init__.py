@@ -34,6 +34,8 @@ MODEL_MODULES = [
     "jifen.tenants.alliances.model",
     "jifen.tenants.lottery.model",
     "jifen.platform.console.activity",
+    "jifen.tenants.holders.model",
+    "jifen.platform.messages.model",
 ]
 
 

@@ -53,6 +53,32 @@ def isolate_by_tenant(table: str, column: str = "tenant_id") -> None:
     )
 
 
+def platform_only(table: str, *, tenants_insert: str | None = None) -> None:
+    """Rows of ``table`` are visible and changeable only in platform units of work.
+
+    With ``tenants_insert`` (a column), a tenant's unit of work may also add rows whose
+    column names that tenant (as it records work done on its behalf), but never read,
+    change or delete one: a separate permissive policy for INSERT only."""
+    platform = "current_setting('app.platform', true) = 'on'"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY {table}_platform_only ON {table} USING ({platform}) WITH CHECK ({platform})"
+    )
+    if tenants_insert:
+        op.execute(
+            f"CREATE POLICY {table}_tenant_insert ON {table} FOR INSERT "
+            f"WITH CHECK ({tenants_insert} = current_setting('app.tenant_id', true))"
+        )
+
+
+def drop_platform_only(table: str) -> None:
+    op.execute(f"DROP POLICY IF EXISTS {table}_tenant_insert ON {table}")
+    op.execute(f"DROP POLICY IF EXISTS {table}_platform_only ON {table}")
+    op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+
 def drop_isolation(table: str) -> None:
     op.execute(f"DROP POLICY IF EXISTS {table}_tenant_isolation ON {table}")
     op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")

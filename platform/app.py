@@ -24,7 +24,7 @@ from .billing import guard as billing_guard
 from .config import Config
 from .db import Database, make_engine, set_default_database
 from .errors import JifenError
-from .http import JifenApi, error_response, jifen_error_response
+from .http import JifenApi, error_response, jifen_error_response, nul_in_request
 from .logs import configure_logging
 
 log = logging.getLogger("jifen.request")
@@ -86,6 +86,7 @@ def _register_api(app: Flask) -> None:
     from jifen.tenants.alliances.api import blp as alliances_blp
     from jifen.tenants.api import blp as tenants_blp
     from jifen.tenants.catalog.api import blp as catalog_blp
+    from jifen.tenants.holders.api import BLUEPRINTS as holder_blueprints
     from jifen.tenants.lottery.api import BLUEPRINTS as lottery_blueprints
     from jifen.tenants.members.api import blp as members_blp
     from jifen.tenants.members.api import me as consumer_blp
@@ -120,6 +121,8 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(program_blp)
     api.register_blueprint(members_blp)
     api.register_blueprint(consumer_blp)
+    for blueprint in holder_blueprints:
+        api.register_blueprint(blueprint)
     api.register_blueprint(catalog_blp)
     api.register_blueprint(alliances_blp)
     for blueprint in lottery_blueprints:
@@ -153,6 +156,19 @@ def _register_api(app: Flask) -> None:
         return error_response(500, "api_error", "internal_error", "Something went wrong.")
 
 
+SECRET_PATH_PARTS = ("token",)  # URL parts that are secrets (a wallet sign-in link's)
+
+
+def _loggable_path() -> str:
+    """The request's path with secrets in it (``/wallet/link/<token>``) blanked out."""
+    path = request.path
+    for name in SECRET_PATH_PARTS:
+        value = (request.view_args or {}).get(name)
+        if isinstance(value, str) and value:
+            path = path.replace(value, "[redacted]")
+    return path
+
+
 def callers_scopes() -> list[str]:
     from .auth.model import ALL_SCOPES
 
@@ -166,6 +182,15 @@ def _install_request_hooks(app: Flask, config: Config) -> None:
     def start_request() -> Response | None:
         g.request_id = request.headers.get("X-Request-Id") or f"req_{uuid.uuid4().hex[:20]}"
         g.started = time.perf_counter()
+        nul_at = nul_in_request()
+        if nul_at is not None:
+            return error_response(
+                400,
+                "invalid_request_error",
+                "nul_character",
+                "Text may not contain the NUL character (\\u0000).",
+                nul_at,
+            )
         callers.resolve_request_caller()
         refusal = billing_guard.check_request(g.caller, request.method, request.path)
         if refusal is not None:
@@ -192,7 +217,7 @@ def _install_request_hooks(app: Flask, config: Config) -> None:
             log.info(
                 "%s %s %s",
                 request.method,
-                request.path,
+                _loggable_path(),
                 response.status_code,
                 extra={
                     "status": response.status_code,

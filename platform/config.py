@@ -48,6 +48,14 @@ class Config:
     webhooks_allow_private: bool = False
     # Seconds a worker owns a webhook delivery it is sending (see platform.webhooks).
     webhook_lease_seconds: int = 60
+    # Where Jifen is reached from outside (links in messages are built from it, never
+    # from a request's Host header). None: http://127.0.0.1:8000 (the embedded default).
+    base_url: str | None = None
+    # Messages to people (platform.messages). Unset: messages stay in the outbox.
+    smtp_url: str | None = None
+    mail_from: str = "Jifen <no-reply@jifen.localhost>"
+    sms_url: str | None = None
+    sms_token: str | None = None
     testing: bool = False
 
     @classmethod
@@ -69,6 +77,11 @@ class Config:
             log_json=env.get("JIFEN_LOG_FORMAT", "json") == "json",
             webhooks_allow_private=env.get("JIFEN_WEBHOOKS_ALLOW_PRIVATE") == "1",
             webhook_lease_seconds=int(env.get("JIFEN_WEBHOOK_LEASE_SECONDS") or 60),
+            base_url=env.get("JIFEN_BASE_URL") or None,
+            smtp_url=env.get("JIFEN_SMTP_URL") or None,
+            mail_from=env.get("JIFEN_MAIL_FROM") or Config.mail_from,
+            sms_url=env.get("JIFEN_SMS_URL") or None,
+            sms_token=env.get("JIFEN_SMS_TOKEN") or None,
         )
         return replace(config, **overrides)  # type: ignore[arg-type]
 
@@ -79,6 +92,12 @@ class Config:
     @property
     def enforces_rate_limits(self) -> bool:
         return self.rate_limits if self.rate_limits is not None else not self.testing
+
+    @property
+    def public_url(self) -> str:
+        """The base of links sent to people: ``JIFEN_BASE_URL``, else the default serve
+        address."""
+        return (self.base_url or "http://127.0.0.1:8000").rstrip("/")
 
     @property
     def migration_url(self) -> str:

@@ -1,10 +1,13 @@
 """``jifen demo``: demo tenants the README's first command shows. Safe to run again.
 
 It signs up two merchants and an alliance (on the Scale plan, which includes the
-exchange and alliances), then the widgets part (``jifen.widgets.demo``: exchange rates, a
-demo card with points in both merchants, a reward) and the flows below: the merchants
-join the alliance and one issues alliance points, the card swaps between programs, and
-the day's clearing is settled (closed, approved by another person, paid by hand).
+exchange and alliances), a platform operator (``DEMO_OPERATOR``: the console's Outbox
+shows them the messages an instance without a mail server holds, such as the demo card's
+sign-in codes), then the widgets part (``jifen.widgets.demo``: exchange rates, a demo
+card with points in both merchants and an email on file, a reward) and the flows below:
+the merchants join the alliance and one issues alliance points, the card swaps between
+programs, and the day's clearing is settled (closed, approved by another person, paid by
+hand).
 This module is part of the composition root, like ``app.py``: it may import every area.
 """
 
@@ -22,6 +25,7 @@ from jifen.platform.db import unit_of_work
 DEMO_FILE = DEFAULT_INSTANCE_DIR / "demo.json"
 
 DEMO_PASSWORD = "jifen-demo-password"
+DEMO_OPERATOR = "operator@demo.jifen.example"
 
 DEMO_TENANTS = [
     {
@@ -73,6 +77,7 @@ def load_demo() -> dict:
     DEMO_FILE.write_text(json.dumps(known, indent=2, ensure_ascii=False))
     from jifen.widgets.demo import load_widgets_demo
 
+    operator = load_demo_operator()
     widgets = load_widgets_demo()
     flows = load_flows_demo(widgets.get("card_number"))
     return {
@@ -83,12 +88,29 @@ def load_demo() -> dict:
         ],
         "created": [entry["slug"] for entry in created],
         "owner_password": DEMO_PASSWORD,
+        "operator": operator,
     }
 
 
+def load_demo_operator() -> str:
+    """A platform operator for the console (password ``DEMO_PASSWORD``), once."""
+    from jifen.platform.auth.model import StaffUser
+    from jifen.platform.auth.services import new_staff_user
+
+    with unit_of_work(platform=True) as uow:
+        if uow.session.scalar(select(StaffUser.id).where(StaffUser.email == DEMO_OPERATOR)):
+            return DEMO_OPERATOR
+        user = new_staff_user(
+            uow.session, email=DEMO_OPERATOR, password=DEMO_PASSWORD, name="Demo operator"
+        )
+        user.is_platform_operator = True
+        uow.commit()
+    return DEMO_OPERATOR
+
+
 def load_flows_demo(card_number: str | None) -> dict:
-    """The alliance, a swap and a settled batch, once: skipped when a batch exists or the
-    widgets demo did not enrol a card this time (it runs once as well)."""
+    """The alliance, a swap and a settled batch, once: skipped when a batch exists or
+    there is no demo card."""
     from jifen.exchange import pricing, swaps
     from jifen.exchange import settings as exchange_settings
     from jifen.platform import clock

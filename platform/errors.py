@@ -47,6 +47,16 @@ class Forbidden(JifenError):
     code = "forbidden"
 
 
+class HolderAuthorizationRequired(Forbidden):
+    """The card holder's authority is needed: a holder session or a valid ``holder_code``."""
+
+    code = "holder_authorization_required"
+
+
+class InvalidCode(Unauthenticated):
+    code = "invalid_code"
+
+
 class NotFound(JifenError):
     status = 404
     code = "resource_missing"
@@ -100,6 +110,10 @@ class RateLimited(JifenError):
     status = 429
     type = "rate_limit_error"
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after  # seconds: the answer's Retry-After header
 
 
 class ServerError(JifenError):

@@ -50,6 +50,8 @@ def error_response(
 def jifen_error_response(error: JifenError) -> Response:
     response = jsonify(error.to_dict())
     response.status_code = error.status
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -265,6 +267,43 @@ def cursor_page(session: Session, statement: Any, model: Any, args: dict) -> dic
         statement.order_by(model.created.desc(), model.id.desc()).limit(limit + 1)
     ).all()
     return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}
+
+
+def nul_in_request() -> str | None:
+    """Where the request carries a NUL character (its path, query, form or JSON body),
+    or None. PostgreSQL text cannot hold one, so a NUL would reach the database as a
+    500: it is refused once, here, before any view."""
+    if "\x00" in request.path:
+        return "path"
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    if request.mimetype == "application/x-www-form-urlencoded":
+        for name, value in request.form.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "") or "form"
+    if request.is_json:
+        return _nul_in_json(request.get_json(silent=True), "")
+    return None
+
+
+def _nul_in_json(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, inner in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where.replace("\x00", "")
+        found = _nul_in_json(inner, where)
+        if found:
+            return found
+    return None
 
 
 def wants_json() -> bool:

@@ -40,6 +40,7 @@ RETRY_INTERVALS = [10, 60, 300]
 PERIODIC_JOB_MODULES = [
     "jifen.platform.housekeeping",
     "jifen.platform.webhooks.delivery",
+    "jifen.platform.messages.services",
     "jifen.platform.ledger.jobs",
     "jifen.exchange.jobs",
     "jifen.platform.billing.jobs",

@@ -103,3 +103,35 @@ def drain_jobs() -> None:
 
     queues = [jobs.queue(name) for name in jobs.QUEUES]
     SimpleWorker(queues, connection=jobs.redis_connection()).work(burst=True)
+
+
+def holder_code(card_number: str) -> str:
+    """A counter code of the card, as its signed-in holder gets one to hand over at a
+    counter (``POST /v1/me/holder_codes``); issued by the service directly, so tests that
+    only need the holder's consent need not sign in."""
+    from sqlalchemy import select
+
+    from jifen.platform.db import unit_of_work
+    from jifen.tenants.holders import services as holders
+    from jifen.tenants.members.model import Card
+
+    number = card_number.replace(" ", "").replace("-", "")
+    with unit_of_work(platform=True) as uow:
+        card_id = uow.session.scalar(select(Card.id).where(Card.number == number))
+    assert card_id is not None, card_number
+    return holders.issue_counter_code(card_id).code
+
+
+def holder_token(card_number: str) -> str:
+    """A holder session token over the card (``hs_…``), as ``POST /v1/holder/sessions``
+    gives one after a sign-in code (tests/holders signs in over HTTP)."""
+    from sqlalchemy import select
+
+    from jifen.platform.db import unit_of_work
+    from jifen.tenants.holders import services as holders
+    from jifen.tenants.members.model import Card
+
+    with unit_of_work(platform=True) as uow:
+        card_id = uow.session.scalar(select(Card.id).where(Card.number == card_number))
+    assert card_id is not None, card_number
+    return holders.sign_in_with(card_id, via="code").token

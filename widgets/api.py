@@ -4,9 +4,11 @@
   ``program:write`` to read): the origins allowed to use the tenant's publishable key.
   PUT replaces the whole list; an origin that is not ``https://host[:port]`` (``http``
   only on loopback) is 422 ``invalid_origin``.
-* Member token (``/v1/me``): ``GET /balance`` (this membership, with points expiring),
-  ``GET /transactions`` (newest first), ``GET /rewards`` (active rewards),
-  ``POST /rewards/{id}/redeem`` ``{"quantity"}`` → 201 ``redemption_order``.
+* Member token or holder session (``/v1/me``): ``GET /balance`` (this membership, with
+  points expiring), ``GET /transactions`` (newest first), ``GET /rewards`` (active
+  rewards), ``POST /rewards/{id}/redeem`` ``{"quantity"}`` → 201 ``redemption_order``.
+  A holder session covers every membership of the card, so it names the program with
+  ``currency`` (query or body; 422 without it); a member token may name its own.
 
 The publishable key and CORS rules for ``/v1/me`` are in ``widgets.guard``.
 """
@@ -14,13 +16,20 @@ The publishable key and CORS rules for ``/v1/me`` are in ``widgets.guard``.
 from __future__ import annotations
 
 from jifen.platform.auth.callers import current_caller, require_member, require_scope
-from jifen.platform.http import JifenBlueprint, ListArgs, list_of
-from jifen.tenants.catalog.schemas import RedemptionOrderSchema, RewardListArgs, RewardSchema
+from jifen.platform.http import JifenBlueprint, list_of
+from jifen.tenants.catalog.schemas import RedemptionOrderSchema, RewardSchema
 from jifen.tenants.members.schemas import BalanceSchema, TransactionSchema
 from jifen.tenants.program.api import tenant_with_any_scope
 
 from . import services
-from .schemas import MyRedeemInput, WidgetSettingsInput, WidgetSettingsSchema
+from .schemas import (
+    MeArgs,
+    MeListArgs,
+    MeRewardListArgs,
+    MyRedeemInput,
+    WidgetSettingsInput,
+    WidgetSettingsSchema,
+)
 
 blp = JifenBlueprint("widgets", __name__, url_prefix="/v1/widgets", description="Widgets")
 me = JifenBlueprint("consumer_widgets", __name__, url_prefix="/v1/me", description="Consumer")
@@ -46,16 +55,18 @@ def put_settings(body: dict):
 
 
 @me.get("/balance")
+@me.arguments(MeArgs, location="query")
 @me.response(200, BalanceSchema)
 @me.doc(**MEMBER)
 @require_member()
-def my_balance():
-    """The caller's points in this membership, with what expires soon."""
-    return services.my_balance(current_caller())
+def my_balance(args: dict):
+    """The caller's points in this membership (a holder session names the ``currency``),
+    with what expires soon."""
+    return services.my_balance(current_caller(), args["currency"])
 
 
 @me.get("/transactions")
-@me.arguments(ListArgs, location="query")
+@me.arguments(MeListArgs, location="query")
 @me.response(200, list_of(TransactionSchema))
 @me.doc(**MEMBER)
 @require_member()
@@ -64,7 +75,7 @@ def my_transactions(args: dict):
 
 
 @me.get("/rewards")
-@me.arguments(RewardListArgs, location="query")
+@me.arguments(MeRewardListArgs, location="query")
 @me.response(200, list_of(RewardSchema))
 @me.doc(**MEMBER)
 @require_member()

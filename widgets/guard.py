@@ -10,7 +10,9 @@ CORS preflight, which carries no custom headers, can be answered too) or in the 
 * a cross-origin request's ``Origin`` must be one the key's tenant registered (403
   ``origin_not_allowed``, and no ``Access-Control-Allow-Origin``, so the browser hides
   the answer from the page anyway); only registered origins are ever echoed;
-* the member token must belong to the key's tenant (403 ``key_tenant_mismatch``).
+* the member token must belong to the key's tenant (403 ``key_tenant_mismatch``); a
+  holder session (the whole card) is never used with a publishable key (403 too), and a
+  cross-origin call without a key is refused anyway: a merchant's page cannot use one.
 
 A cross-origin call without a key is refused (401 ``publishable_key_required``). Calls
 without ``Origin`` and without a key (a merchant's backend) behave as before. A refused
@@ -81,6 +83,12 @@ def check_consumer_request() -> Response | None:
     if refusal is not None:
         return refusal
     caller = g.get("caller")
+    if holder is not None and caller is not None and caller.is_holder:
+        raise Forbidden(
+            "A holder session covers the whole card and is never used from a merchant's "
+            "page; the merchant's widgets use a member token.",
+            code="key_tenant_mismatch",
+        )
     if holder is not None and caller is not None and caller.tenant_id != holder.tenant_id:
         raise Forbidden(
             "This member token belongs to another tenant than the publishable key.",

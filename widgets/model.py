@@ -3,8 +3,9 @@
 * ``widget_settings``: one row per tenant: the origins (scheme://host[:port]) allowed to
   use the tenant's publishable key, and, for ``jifen demo`` only, the member the demo
   merchant page mints tokens for.
-* ``card_credentials``: the password a card holder sets on first sign-in to ``/wallet``
-  (argon2 hash). Cards are platform-wide, so this table is the platform's.
+* ``card_credentials``: the password a card holder may add to ``/wallet`` once signed in
+  with a one-time code or link (argon2 hash). Cards are platform-wide, so this table is
+  the platform's.
 """
 
 from __future__ import annotations

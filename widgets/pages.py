@@ -8,21 +8,28 @@
   refuse a ``parent_origin`` that the key's tenant has not registered.
 * ``/demo/merchant``: a merchant page with every widget, for ``jifen demo`` (404 until
   ``jifen demo`` has named a demo member).
-* ``/wallet``: the card holder's wallet (``wallet_session`` keeps the sign-in; a
-  sign-in link by email: ``sign_in_links``).
+* ``/widgets/v1/wallet.js`` and ``wallet.css``: the wallet's script and styles (its pages
+  are in ``wallet_pages``).
+
+Jifen's own origin — the configured base URL (``JIFEN_BASE_URL``) and the origin the
+request itself was made to — is always an allowed parent of the frames: a page Jifen
+serves itself (``/demo/merchant``, on whatever host and port) embeds them like a
+registered merchant's. Any other parent must be registered by the key's tenant.
 
 Views stay thin: they read the request, call one service, render a template.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
+    current_app,
     jsonify,
-    redirect,
     render_template,
     request,
     send_from_directory,
@@ -30,14 +37,13 @@ from flask import (
 
 from jifen.exchange import settings as exchange_settings
 from jifen.exchange.pricing import format_spu
-from jifen.platform.errors import JifenError
 
-from . import origins, services, sign_in_links, wallet
-from .wallet_session import WalletSession
+from . import origins, services
 
 STATIC = Path(__file__).parent / "static"
 VERSION = "v1"
 FRAME_KINDS = {"rewards", "swap"}
+ORIGIN = re.compile(r"https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 bp = Blueprint("widget_pages", __name__, template_folder="templates")
 
@@ -45,7 +51,7 @@ bp = Blueprint("widget_pages", __name__, template_folder="templates")
 # --- widgets ---------------------------------------------------------------------------
 
 
-@bp.get(f"/widgets/{VERSION}/<any('jifen.js', 'frame.js'):name>")
+@bp.get(f"/widgets/{VERSION}/<any('jifen.js', 'frame.js', 'wallet.js'):name>")
 def script(name: str) -> Response:
     response = send_from_directory(STATIC, name, max_age=300, mimetype="text/javascript")
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -60,12 +66,13 @@ def stylesheet(name: str) -> Response:
 @bp.get(f"/widgets/{VERSION}/config")
 def config() -> Response:
     holder = services.key_holder(request.args.get("publishable_key"))
-    origin = request.headers.get("Origin") or _own_origin()
+    own = own_origins()
+    origin = request.headers.get("Origin") or (own[-1] if own else "")
     body = {
         "object": "widget_config",
         "known_key": holder is not None,
         "origin": origin,
-        "origin_allowed": bool(holder and (holder.allows(origin) or origin == _own_origin())),
+        "origin_allowed": bool(holder and (holder.allows(origin) or origin in own)),
     }
     response = jsonify(body)
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -78,7 +85,7 @@ def frame(kind: str) -> Response:
     holder = services.key_holder(request.args.get("publishable_key"))
     parent = request.args.get("parent_origin", "")
     lang = "en" if request.args.get("lang", "").lower().startswith("en") else "zh-CN"
-    allowed = holder.allowed_origins if holder else []
+    allowed = _parents(holder.allowed_origins) if holder else []
     problem = None
     if kind not in FRAME_KINDS:
         problem = "unknown_frame"
@@ -122,117 +129,24 @@ def demo_merchant() -> Response:
     return response
 
 
-def _own_origin() -> str:
-    return request.host_url.rstrip("/")
+def own_origins() -> list[str]:
+    """Jifen's own origins for this request: the configured base URL's (when one is set)
+    and the one the request was made to (what a browser calls ``'self'``), last."""
+    base_url = current_app.extensions["jifen.config"].base_url
+    found = [_origin_of(base_url)] if base_url else []
+    here = _origin_of(request.host_url)
+    found += [here] if here not in found else []
+    return [origin for origin in found if origin]
 
 
-# --- the wallet ------------------------------------------------------------------------
+def _origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of ``url``, or None when that is not a plain origin (a
+    forged Host header never reaches a header Jifen sends)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return origin if ORIGIN.fullmatch(origin) else None
 
 
-def _page(template: str, session: WalletSession, status: int = 200, **context) -> Response:
-    html = render_template(template, csrf=session.csrf, **context)
-    response = Response(html, status=status, mimetype="text/html")
-    return session.save(response)
-
-
-@bp.get("/wallet")
-def wallet_home() -> Response:
-    session = WalletSession.load()
-    if session.card_id is None:
-        return session.save(redirect("/wallet/sign-in"))
-    return _wallet_page(session)
-
-
-def _wallet_page(session: WalletSession, status: int = 200, **messages) -> Response:
-    view = wallet.wallet(session.card_id)
-    lines = wallet.history(view)
-    news = wallet.notices(view)
-    rates = {r.currency: r for r in exchange_settings.list_rates()}
-    return _page(
-        "widgets/wallet.html",
-        session,
-        status,
-        wallet=view,
-        history=lines,
-        notices=news,
-        rates=rates,
-        **messages,
-    )
-
-
-@bp.route("/wallet/sign-in", methods=["GET", "POST"])
-def wallet_sign_in() -> Response:
-    session = WalletSession.load()
-    if request.method == "GET":
-        return _page("widgets/sign_in.html", session, first_use=False)
-    if not session.csrf_ok(request.form.get("csrf")):
-        return _page("widgets/sign_in.html", session, 400, error="The form expired; try again.")
-    form = request.form
-    confirm = form.get("confirm") if form.get("first_use") else None
-    try:
-        card_id = wallet.sign_in(form.get("card_number", ""), form.get("password", ""),
-                                 confirm=confirm)  # fmt: skip
-    except wallet.PasswordNeeded as needed:
-        return _page("widgets/sign_in.html", session, 401, first_use=True,
-                     card_number=form.get("card_number", ""), error=needed.message)  # fmt: skip
-    except wallet.SignInRefused as refused:
-        return _page("widgets/sign_in.html", session, 401, error=refused.message,
-                     card_number=form.get("card_number", ""))  # fmt: skip
-    session.sign_in(card_id)
-    return session.save(redirect("/wallet"))
-
-
-@bp.post("/wallet/link")
-def wallet_request_link() -> Response:
-    session = WalletSession.load()
-    if not session.csrf_ok(request.form.get("csrf")):
-        return _page("widgets/sign_in.html", session, 400, error="The form expired; try again.")
-    for card_id in wallet.cards_with_email(request.form.get("email", "")):
-        sign_in_links.send(request.form["email"], card_id)
-    notice = "If that address is on file for a card, a sign-in link is on its way (15 minutes)."
-    return _page("widgets/sign_in.html", session, notice=notice)
-
-
-@bp.get("/wallet/link/<token>")
-def wallet_follow_link(token: str) -> Response:
-    session = WalletSession.load()
-    card_id = sign_in_links.card_for(token)
-    if card_id is None:
-        error = "This sign-in link has expired or is not valid. Ask for a new one."
-        return _page("widgets/sign_in.html", session, 401, error=error)
-    session.sign_in(card_id)
-    return session.save(redirect("/wallet"))
-
-
-@bp.post("/wallet/swap")
-def wallet_swap() -> Response:
-    session = WalletSession.load()
-    if session.card_id is None:
-        return session.save(redirect("/wallet/sign-in"))
-    if not session.csrf_ok(request.form.get("csrf")):
-        return _wallet_page(session, 400, error="The form expired; try again.")
-    form = request.form
-    try:
-        amount = int(form.get("points", ""))
-        if amount <= 0:
-            raise ValueError
-    except ValueError:
-        return _wallet_page(session, 422, error="Points must be a whole number above zero.")
-    try:
-        done = wallet.swap(session.card_id, from_currency=form.get("from_currency", ""),
-                           to_currency=form.get("to_currency", ""), points=amount)  # fmt: skip
-    except JifenError as refused:
-        return _wallet_page(session, refused.status, error=refused.message)
-    return _wallet_page(
-        session,
-        notice=f"Swapped {done.from_points} {done.from_currency} for "
-        f"{done.to_points} {done.to_currency}.",
-    )
-
-
-@bp.post("/wallet/sign-out")
-def wallet_sign_out() -> Response:
-    session = WalletSession.load()
-    if session.csrf_ok(request.form.get("csrf")):
-        session.sign_out()
-    return session.save(redirect("/wallet/sign-in"))
+def _parents(registered: list[str]) -> list[str]:
+    """Who may embed a frame: the tenant's registered origins, and Jifen's own."""
+    return registered + [own for own in own_origins() if own not in registered]

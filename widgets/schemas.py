@@ -6,7 +6,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from jifen.platform.http import StrictSchema, Timestamp
+from jifen.platform.http import ListArgs, StrictSchema, Timestamp
+from jifen.tenants.catalog.schemas import RewardListArgs
 
 
 class WidgetSettingsInput(StrictSchema):
@@ -27,5 +28,25 @@ class WidgetSettingsSchema(ma.Schema):
         ordered = True
 
 
+CURRENCY = {
+    "load_default": None,
+    "validate": validate.Length(min=1, max=16),
+    "metadata": {"description": "The program (a holder session must name it)."},
+}
+
+
 class MyRedeemInput(StrictSchema):
     quantity = ma.fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 100))
+    currency = ma.fields.String(**CURRENCY)
+
+
+class MeArgs(StrictSchema):
+    currency = ma.fields.String(**CURRENCY)
+
+
+class MeListArgs(ListArgs):
+    currency = ma.fields.String(**CURRENCY)
+
+
+class MeRewardListArgs(RewardListArgs):
+    currency = ma.fields.String(**CURRENCY)

@@ -16,11 +16,11 @@ from jifen.platform import clock
 from jifen.platform.auth import secrets
 from jifen.platform.auth.callers import Caller
 from jifen.platform.db import unit_of_work
-from jifen.platform.errors import Unprocessable
+from jifen.platform.errors import NotFound, Unprocessable
 from jifen.tenants.catalog import services as catalog
 from jifen.tenants.members import points
-from jifen.tenants.members.model import MemberToken
-from jifen.tenants.model import Tenant
+from jifen.tenants.members.model import Member, MemberToken
+from jifen.tenants.model import Currency, Tenant
 
 from . import origins
 from .model import WidgetSettings
@@ -120,26 +120,62 @@ def member_token_problem(token: str) -> str | None:
     return "expired" if row.expires_at <= clock.now() else None
 
 
-# --- the card holder's reads and redeem (member token) --------------------------------
+# --- the card holder's reads and redeem (member token or holder session) ---------------
 
 
-def my_balance(caller: Caller) -> points.BalanceView:
-    """Raises NotFound if the member is gone."""
-    return points.balance(caller.tenant_id, caller.id)
+def membership_of(caller: Caller, currency: str | None) -> tuple[str, str]:
+    """``(tenant id, member id)`` of the membership a ``/v1/me`` call is about: a member
+    token's own, or, for a holder session, the card's membership in ``currency``.
+
+    Raises Unprocessable (a holder session must name ``currency``) and NotFound (the
+    card holds no membership there; a member token naming another currency)."""
+    if caller.kind == "member":
+        if currency is not None and currency != _currency_of(caller.tenant_id):
+            raise NotFound(f"This member token holds no {currency} points.", param="currency")
+        return caller.tenant_id, caller.id
+    if currency is None:
+        raise Unprocessable(
+            "A holder session covers every program of the card: name the currency.",
+            param="currency",
+        )
+    with unit_of_work(platform=True) as uow:
+        row = uow.session.execute(
+            select(Member.tenant_id, Member.id)
+            .join(Currency, Currency.tenant_id == Member.tenant_id)
+            .where(Member.card_id == caller.card_id, Currency.code == currency)
+        ).one_or_none()
+    if row is None:
+        raise NotFound(f"The card holds no {currency} points.", param="currency")
+    return row.tenant_id, row.id
+
+
+def _currency_of(tenant_id: str) -> str | None:
+    with unit_of_work(platform=True) as uow:
+        return uow.session.scalar(select(Currency.code).where(Currency.tenant_id == tenant_id))
+
+
+def my_balance(caller: Caller, currency: str | None = None) -> points.BalanceView:
+    """Raises NotFound if the member is gone, and what ``membership_of`` raises."""
+    return points.balance(*membership_of(caller, currency))
 
 
 def my_transactions(caller: Caller, args: dict) -> dict:
-    return points.member_transactions(caller.tenant_id, caller.id, args)
+    args = dict(args)
+    tenant_id, member_id = membership_of(caller, args.pop("currency", None))
+    return points.member_transactions(tenant_id, member_id, args)
 
 
 def my_rewards(caller: Caller, args: dict) -> dict:
     """The tenant's active rewards (what the member can spend points on)."""
-    return catalog.list_rewards(caller.tenant_id, {**args, "status": "active"})
+    args = dict(args)
+    tenant_id, _member = membership_of(caller, args.pop("currency", None))
+    return catalog.list_rewards(tenant_id, {**args, "status": "active"})
 
 
-def redeem_reward(caller: Caller, reward_id: str, *, quantity: int):
+def redeem_reward(caller: Caller, reward_id: str, *, quantity: int, currency: str | None = None):
     """The member buys ``quantity`` of a reward. Raises what ``catalog.redeem`` raises."""
-    return catalog.redeem(caller.tenant_id, reward_id, member_id=caller.id, quantity=quantity)
+    tenant_id, member_id = membership_of(caller, currency)
+    return catalog.redeem(tenant_id, reward_id, member_id=member_id, quantity=quantity)
 
 
 # --- the demo merchant page -----------------------------------------------------------

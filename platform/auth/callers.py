@@ -23,15 +23,21 @@ _token_resolvers: list[Callable[[str], Caller | None]] = []
 
 @dataclass(frozen=True)
 class Caller:
-    kind: str  # "client" (an API client's token) | "member" (a member token)
-    id: str  # client id or member id: what idempotency keys are scoped to
-    tenant_id: str | None  # None for the platform operator
+    # "client": an API client's access token; "member": a member token (one membership
+    # of a card, ``tenant_id`` is its tenant); "holder": a holder session (the whole card)
+    kind: str
+    id: str  # client, member or card id: what idempotency keys are scoped to
+    tenant_id: str | None  # None for the platform operator and for card holders
     scopes: frozenset[str] = field(default_factory=frozenset)
     card_id: str | None = None
 
     @property
     def is_platform(self) -> bool:
         return self.kind == "client" and self.tenant_id is None
+
+    @property
+    def is_holder(self) -> bool:
+        return self.kind == "holder"
 
 
 def register_token_resolver(resolver: Callable[[str], Caller | None]) -> None:
@@ -95,14 +101,22 @@ def require_scope(*scopes: str, platform: bool | None = None) -> Callable:
 
 
 def require_member() -> Callable:
-    """Admit only a member token (the consumer endpoints under ``/v1/me``)."""
+    """Admit a member token or a holder session (the consumer endpoints, ``/v1/me``)."""
+    return _require_kinds(("member", "holder"), "a member token or a holder session")
 
+
+def require_holder() -> Callable:
+    """Admit only a holder session (what needs the holder's authority over the card)."""
+    return _require_kinds(("holder",), "a holder session (POST /v1/holder/sessions)")
+
+
+def _require_kinds(kinds: tuple[str, ...], what: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             caller = current_caller()
-            if caller.kind != "member":
-                raise Forbidden("This endpoint needs a member token.")
+            if caller.kind not in kinds:
+                raise Forbidden(f"This endpoint needs {what}.")
             return view(*args, **kwargs)
 
         return guarded

@@ -4,18 +4,23 @@ Client secrets and access tokens are high-entropy random strings, so they are st
 SHA-256 digests (a slow hash adds nothing against a 256-bit secret) and compared in
 constant time. Staff passwords are chosen by people, so they get argon2.
 
+A staff user signed in to the console holds a ``StaffSession``: its secret lives only in
+the browser's cookie, the row keeps its digest, and the session is live while it is not
+ended, not past ``expires_at`` (``SESSION_HOURS`` after sign-in) and seen within the last
+``IDLE_MINUTES``. Sign-out, a password change and a role change end it for good.
+
 An API client belongs to one tenant, or (``tenant_id`` NULL) to the platform operator.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jifen.platform.db import Base, Created, TenantOwned
+from jifen.platform.db import Base, Created, TenantOwned, one_of
 from jifen.platform.ids import new_id
 
 TENANT_SCOPES = (
@@ -95,3 +100,75 @@ class StaffRole(TenantOwned, Created, Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
+
+
+SESSION_HOURS = 8
+"""A console session ends this long after sign-in, however busy."""
+IDLE_MINUTES = 30
+"""A console session ends after this long without a request."""
+SEEN_EVERY_SECONDS = 60
+"""``last_seen_at`` moves at most this often, so a busy session is not a write per request."""
+
+
+class SessionEnd(enum.StrEnum):
+    SIGN_OUT = "sign_out"
+    PASSWORD_CHANGED = "password_changed"
+    ROLE_CHANGED = "role_changed"
+    EXPIRED = "expired"  # SESSION_HOURS after sign-in
+    IDLE = "idle"  # IDLE_MINUTES without a request
+
+
+class StaffSession(Created, Base):
+    """A console sign-in, kept server-side: the cookie's secret is only valid while this
+    row is live. A platform table (like ``staff_users``): no tenant, no row security."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (
+        CheckConstraint(
+            f"end_reason IS NULL OR {one_of('end_reason', SessionEnd)}",
+            name="staff_session_end_reason",
+        ),
+        CheckConstraint(
+            "(ended_at IS NULL) = (end_reason IS NULL)", name="staff_session_ended_with_reason"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("ses"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+
+    @classmethod
+    def open(cls, *, user_id: str, token_hash: str, now: datetime, **caller: str | None):
+        return cls(
+            user_id=user_id,
+            token_hash=token_hash,
+            created=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=SESSION_HOURS),
+            **caller,
+        )
+
+    def timed_out(self, now: datetime) -> SessionEnd | None:
+        """Why time has ended this session by ``now`` (``EXPIRED`` first), or None."""
+        if now >= self.expires_at:
+            return SessionEnd.EXPIRED
+        if now - self.last_seen_at >= timedelta(minutes=IDLE_MINUTES):
+            return SessionEnd.IDLE
+        return None
+
+    def seen(self, now: datetime) -> bool:
+        """Note a request at ``now``; True when ``last_seen_at`` moved (a write is due)."""
+        if now - self.last_seen_at < timedelta(seconds=SEEN_EVERY_SECONDS):
+            return False
+        self.last_seen_at = now
+        return True
+
+    def end(self, reason: SessionEnd, now: datetime) -> None:
+        if self.ended_at is None:
+            self.ended_at, self.end_reason = now, SessionEnd(reason).value

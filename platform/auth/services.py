@@ -1,15 +1,15 @@
-"""Use cases for API clients, access tokens and staff users."""
+"""Use cases for API clients, access tokens, staff users and their console sessions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from jifen.platform import clock
 from jifen.platform.db import unit_of_work
-from jifen.platform.errors import Conflict, InvalidState, NotFound, Unprocessable
+from jifen.platform.errors import Conflict, Forbidden, InvalidState, NotFound, Unprocessable
 
 from . import secrets
 from .callers import Caller
@@ -20,9 +20,15 @@ from .model import (
     AccessToken,
     ApiClient,
     Role,
+    SessionEnd,
     StaffRole,
+    StaffSession,
     StaffUser,
 )
+
+PASSWORD_MIN_LENGTH = 10
+"""For a changed password (sign-up still asks for 8: ``tenants.schemas``)."""
+PASSWORD_MAX_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -211,10 +217,73 @@ def new_staff_user(session, *, email: str, password: str, name: str = "") -> Sta
 
 
 def grant_role(session, *, tenant_id: str, user_id: str, role: Role) -> StaffRole:
+    """Add the user's role in a tenant inside the caller's unit of work; the user's
+    console sessions end (``role_changed``), as after any role change."""
     grant = StaffRole(tenant_id=tenant_id, user_id=user_id, role=Role(role).value)
     session.add(grant)
     session.flush()
+    end_sessions_of(session, user_id, SessionEnd.ROLE_CHANGED)
     return grant
+
+
+def set_staff_role(tenant_id: str, user_id: str, role: Role | None) -> bool:
+    """Give the user ``role`` in the tenant (None: take their role there away).
+
+    Any change ends every console session of the user (``role_changed``), in every
+    tenant: they sign in again and see what their new role allows. Returns False when
+    the user already had that role (nothing changes, nobody is signed out). Raises
+    NotFound for an unknown user."""
+    with unit_of_work(tenant_id=tenant_id) as uow:
+        if uow.session.get(StaffUser, user_id) is None:
+            raise NotFound(f"No such staff user: {user_id}")
+        grant = uow.session.scalar(
+            select(StaffRole).where(StaffRole.tenant_id == tenant_id, StaffRole.user_id == user_id)
+        )
+        if (grant.role if grant is not None else None) == role:
+            return False
+        if grant is None:
+            grant_role(uow.session, tenant_id=tenant_id, user_id=user_id, role=Role(role))
+        else:
+            if role is None:
+                uow.session.delete(grant)
+            else:
+                grant.role = Role(role).value
+            end_sessions_of(uow.session, user_id, SessionEnd.ROLE_CHANGED)
+        uow.commit()
+        return True
+
+
+def change_staff_password(user_id: str, current_password: str, new_password: str) -> None:
+    """Replace the user's password, after checking their current one.
+
+    Every console session of the user ends (``password_changed``), the caller's own
+    included: the console then opens a fresh one for the browser that made the change.
+    Raises Forbidden (code ``wrong_password``) for a wrong current password, Unprocessable
+    (``password_too_short`` / ``password_too_long``) for a new password of the wrong
+    length, NotFound for an unknown user."""
+    if len(new_password) < PASSWORD_MIN_LENGTH:
+        raise Unprocessable(
+            f"The password must have at least {PASSWORD_MIN_LENGTH} characters.",
+            code="password_too_short",
+            param="new_password",
+        )
+    if len(new_password) > PASSWORD_MAX_LENGTH:
+        raise Unprocessable(
+            f"The password must have at most {PASSWORD_MAX_LENGTH} characters.",
+            code="password_too_long",
+            param="new_password",
+        )
+    with unit_of_work(platform=True) as uow:
+        user = uow.session.get(StaffUser, user_id)
+        if user is None:
+            raise NotFound(f"No such staff user: {user_id}")
+        if not secrets.check_password(current_password, user.password_hash):
+            raise Forbidden(
+                "The current password is wrong.", code="wrong_password", param="current_password"
+            )
+        user.password_hash = secrets.hash_password(new_password)
+        end_sessions_of(uow.session, user_id, SessionEnd.PASSWORD_CHANGED)
+        uow.commit()
 
 
 def authenticate_staff(email: str, password: str) -> StaffUser | None:
@@ -238,3 +307,104 @@ def roles_of(user_id: str) -> dict[str, Role]:
     with unit_of_work(platform=True) as uow:
         grants = uow.session.scalars(select(StaffRole).where(StaffRole.user_id == user_id))
         return {grant.tenant_id: Role(grant.role) for grant in grants}
+
+
+# --- console sessions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A live console session and who holds it."""
+
+    session_id: str
+    user_id: str
+    email: str
+    platform_operator: bool
+
+
+def start_staff_session(
+    user_id: str, *, ip: str | None, user_agent: str | None, replacing: str | None = None
+) -> str:
+    """Open a console session for the user; returns its secret, which is stored nowhere
+    but in the caller's cookie (the row keeps its SHA-256 digest). ``replacing``: the
+    secret of the session the browser held until now, ended (``sign_out``) on the way."""
+    secret = secrets.new_secret("ss")
+    now = clock.now()
+    with unit_of_work(platform=True) as uow:
+        if replacing:
+            _end_session_holding(uow.session, replacing, SessionEnd.SIGN_OUT, now)
+        uow.session.add(
+            StaffSession.open(
+                user_id=user_id,
+                token_hash=secrets.digest(secret),
+                now=now,
+                ip=(ip or "")[:64] or None,
+                user_agent=(user_agent or "")[:500] or None,
+            )
+        )
+        uow.commit()
+    return secret
+
+
+def resolve_staff_session(secret: str) -> LiveSession | None:
+    """The live session holding ``secret``, or None (unknown, ended or timed out).
+
+    A session found timed out is ended on the spot (``expired`` or ``idle``); a live one
+    has its ``last_seen_at`` moved, at most once a ``SEEN_EVERY_SECONDS``."""
+    if not secret:
+        return None
+    now = clock.now()
+    with unit_of_work(platform=True) as uow:
+        found = uow.session.execute(
+            select(StaffSession, StaffUser)
+            .join(StaffUser, StaffUser.id == StaffSession.user_id)
+            .where(StaffSession.token_hash == secrets.digest(secret))
+        ).one_or_none()
+        if found is None or found[0].ended_at is not None:
+            return None
+        staff_session, user = found
+        timed_out = staff_session.timed_out(now)
+        if timed_out:
+            staff_session.end(timed_out, now)
+            uow.commit()
+            return None
+        if staff_session.seen(now):
+            uow.commit()
+        return LiveSession(staff_session.id, user.id, user.email, user.is_platform_operator)
+
+
+def end_staff_session(secret: str, reason: SessionEnd = SessionEnd.SIGN_OUT) -> None:
+    """End the session holding ``secret`` (sign-out); unknown or ended ones are ignored."""
+    with unit_of_work(platform=True) as uow:
+        _end_session_holding(uow.session, secret, reason, clock.now())
+        uow.commit()
+
+
+def end_staff_sessions(user_id: str, reason: SessionEnd) -> int:
+    """End every console session of the user; returns how many were open."""
+    with unit_of_work(platform=True) as uow:
+        ended = end_sessions_of(uow.session, user_id, reason)
+        uow.commit()
+        return ended
+
+
+def end_sessions_of(session, user_id: str, reason: SessionEnd) -> int:
+    """``end_staff_sessions`` inside the caller's unit of work (its password or role
+    change commits with it). A session that had timed out unnoticed is closed with
+    ``reason`` too."""
+    result = session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=clock.now(), end_reason=SessionEnd(reason).value)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def _end_session_holding(session, secret: str, reason: SessionEnd, now: datetime) -> None:
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.token_hash == secrets.digest(secret), StaffSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=SessionEnd(reason).value)
+        .execution_options(synchronize_session=False)
+    )

@@ -19,7 +19,8 @@ members, webhooks, statements), ``views_settings`` (API clients and key rotation
 settings, the program editor and draft simulation), ``views_catalog`` (rewards, code
 pools, redemption orders), ``views_lottery``, ``views_alliance``, ``views_finance``
 (settlement batches: approve, pay, reconcile, reports),
-``views_operator`` (tenants and their plans, fees, SPU value, job queues, audit) and
+``views_operator`` (tenants and their plans, fees, SPU value, job queues, audit),
+``views_outbox`` (messages to people: the outbox of ``platform.messages``) and
 ``views_activity`` (the staff activity log that ``activity`` records for every form).
 """
 
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
         views_lottery,
         views_merchant,
         views_operator,
+        views_outbox,
         views_settings,
     )
 

@@ -65,6 +65,7 @@ PLATFORM_ACTIONS = frozenset(
         "spu_value.edit",
         "jobs.view",
         "jobs.requeue",
+        "outbox.view",
         "audit.run",
     }
 )

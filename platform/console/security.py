@@ -1,30 +1,29 @@
 """Sessions, CSRF tokens, login throttling, security headers and the role guard.
 
-* The session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure outside tests)
-  holding only ids: the user, the tenant picked, the CSRF token and when it started. A
-  sign-in starts a fresh session (no fixation); every request re-reads the user's roles,
-  so a revoked role takes effect at once.
+* A sign-in opens a server-side session (``staff_sessions``, see ``platform.auth``) and
+  starts a fresh cookie (no fixation). Flask's signed cookie (HttpOnly, SameSite=Lax,
+  Secure outside tests) holds only that session's secret, the CSRF token and the tenant
+  picked. Every request resolves the secret to a live session (not signed out, within
+  ``SESSION_HOURS`` of sign-in and ``IDLE_MINUTES`` of the last request) and re-reads the
+  user's roles, else clears the cookie: a cookie copied before sign-out, a password
+  change or a role change is worth nothing after it.
 * Every POST under ``/console`` carries ``csrf_token``, compared in constant time with the
   session's (the login form gets one too, so nobody can sign a victim into their account).
 * Failed sign-ins are counted per email + client address in a 15-minute fixed window:
-  the fifth failure locks that pair out until the window ends (429 page). Counts live in
-  Redis when ``JIFEN_REDIS_URL`` is set (shared by every web process), else in memory.
+  the fifth failure locks that pair out until the window ends (429 page). The counts are
+  ``platform.throttle``'s (Redis when ``JIFEN_REDIS_URL`` is set, else in memory).
 * Responses under ``/console`` get a CSP without inline scripts, ``X-Frame-Options:
   DENY``, ``Referrer-Policy`` and ``X-Content-Type-Options``.
-* Every form posted to a guarded view, and every sign-in and sign-out, is written to the
-  staff activity log (``activity``) by ``record_activity``, the console's
+* Every form posted to a guarded view, and every sign-in, sign-out and password change,
+  is written to the staff activity log (``activity``) by ``record_activity``, the console's
   ``after_request`` hook: views need no code of their own to be logged.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
-import math
 import secrets
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -32,13 +31,16 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, redirect, request, session, url_for
 
+from jifen.platform import throttle
+from jifen.platform.auth.model import IDLE_MINUTES as IDLE_MINUTES
+from jifen.platform.auth.model import SESSION_HOURS as SESSION_HOURS
 from jifen.platform.auth.model import Role
 
 from . import permissions
 
 log = logging.getLogger(__name__)
 
-SESSION_HOURS = 8
+PASSWORD_CHANGE = "auth.password_change"
 LOGIN_FAILURES_ALLOWED = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
 
@@ -78,36 +80,51 @@ class Staff:
 
 
 def start_session(user_id: str) -> None:
+    """Sign ``user_id`` in on this browser: a new server-side session and a fresh cookie
+    holding its secret (the session the cookie held before, if any, ends)."""
+    from jifen.platform.auth.services import start_staff_session
+
+    secret = start_staff_session(
+        user_id,
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string,
+        replacing=session.get("sid"),
+    )
     session.clear()
     session.permanent = True
-    session["uid"] = user_id
+    session["sid"] = secret
     session["csrf"] = secrets.token_urlsafe(32)
-    session["started"] = int(time.time())
+    g.signed_in_user_id = user_id
+
+
+def end_session() -> None:
+    """Sign this browser out: its server-side session ends and the cookie is cleared."""
+    from jifen.platform.auth.services import end_staff_session
+
+    secret = session.get("sid")
+    if secret:
+        end_staff_session(secret)
+    session.clear()
 
 
 def load_staff() -> Staff | None:
-    """``before_request``: the signed-in user, re-read from the database, or None."""
-    from jifen.platform.auth.model import StaffUser
-    from jifen.platform.auth.services import roles_of
-    from jifen.platform.db import unit_of_work
+    """``before_request``: the user whose live session the cookie holds, with their roles
+    re-read from the database, or None (and the cookie cleared of a dead session)."""
+    from jifen.platform.auth.services import resolve_staff_session, roles_of
 
-    user_id = session.get("uid")
-    if not user_id:
+    secret = session.get("sid")
+    if not secret:
         return None
-    if time.time() - session.get("started", 0) > SESSION_HOURS * 3600:
+    live = resolve_staff_session(secret)
+    if live is None:
         session.clear()
         return None
-    with unit_of_work(platform=True) as uow:
-        user = uow.session.get(StaffUser, user_id)
-    if user is None:
-        session.clear()
-        return None
-    roles = roles_of(user.id)
+    roles = roles_of(live.user_id)
     tenant_id = session.get("tenant")
     if tenant_id not in roles:
         tenant_id = next(iter(roles)) if len(roles) == 1 else None
         session["tenant"] = tenant_id
-    return Staff(user.id, user.email, user.is_platform_operator, roles, tenant_id)
+    return Staff(live.user_id, live.email, live.platform_operator, roles, tenant_id)
 
 
 def current_staff() -> Staff:
@@ -167,85 +184,25 @@ def check_csrf() -> None:
 # --- login throttling -----------------------------------------------------------------
 
 
-class MemoryFailures:
-    def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = {}
-        self._lock = threading.Lock()
-
-    def count(self, key: str, window: int) -> int:
-        with self._lock:
-            return self._counts.get((key, window), 0)
-
-    def add(self, key: str, window: int) -> int:
-        with self._lock:
-            for stale in [k for k in self._counts if k[1] < window]:
-                del self._counts[stale]
-            self._counts[(key, window)] = self._counts.get((key, window), 0) + 1
-            return self._counts[(key, window)]
-
-
-class RedisFailures:
-    def __init__(self, url: str, prefix: str) -> None:
-        from redis import Redis
-
-        self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self._prefix = f"{prefix}jifen:console-login"
-
-    def _name(self, key: str, window: int) -> str:
-        return f"{self._prefix}:{key}:{window}"
-
-    def count(self, key: str, window: int) -> int:
-        try:
-            return int(self._redis.get(self._name(key, window)) or 0)
-        except Exception:  # noqa: BLE001 — an outage must not lock every user out
-            log.warning("login throttle unavailable", exc_info=True)
-            return 0
-
-    def add(self, key: str, window: int) -> int:
-        try:
-            pipeline = self._redis.pipeline()
-            pipeline.incr(self._name(key, window))
-            pipeline.expire(self._name(key, window), LOGIN_WINDOW_SECONDS * 2)
-            count, _ = pipeline.execute()
-            return int(count)
-        except Exception:  # noqa: BLE001
-            log.warning("login throttle unavailable", exc_info=True)
-            return 0
-
-
-def _failures() -> MemoryFailures | RedisFailures:
-    extensions = current_app.extensions
-    if "jifen.console.failures" not in extensions:
-        config = extensions["jifen.config"]
-        extensions["jifen.console.failures"] = (
-            RedisFailures(config.redis_url, config.queue_prefix)
-            if config.redis_url
-            else MemoryFailures()
-        )
-    return extensions["jifen.console.failures"]
-
-
 def _throttle_key(email: str) -> str:
-    raw = f"{email.strip().lower()}|{request.remote_addr or '-'}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def _window(now: float) -> tuple[int, int]:
-    window = int(now // LOGIN_WINDOW_SECONDS)
-    return window, max(1, math.ceil((window + 1) * LOGIN_WINDOW_SECONDS - now))
+    return f"{email.strip().lower()}|{request.remote_addr or '-'}"
 
 
 def login_locked(email: str) -> int:
     """Seconds until this email + address may try again (0: now)."""
-    window, left = _window(time.time())
-    if _failures().count(_throttle_key(email), window) >= LOGIN_FAILURES_ALLOWED:
-        return left
+    failures = throttle.window_count(
+        "console-login", _throttle_key(email), window=LOGIN_WINDOW_SECONDS
+    )
+    if failures >= LOGIN_FAILURES_ALLOWED:
+        return throttle.window_left(LOGIN_WINDOW_SECONDS)
     return 0
 
 
 def record_login_failure(email: str) -> None:
-    window, _ = _window(time.time())
-    _failures().add(_throttle_key(email), window)
+    throttle.allow(
+        "console-login", _throttle_key(email), limit=LOGIN_FAILURES_ALLOWED,
+        window=LOGIN_WINDOW_SECONDS,
+    )  # fmt: skip
 
 
 # --- headers ----------------------------------------------------------------------------
@@ -265,7 +222,8 @@ def error_flashes() -> int:
 
 
 def record_activity(response: Response) -> None:
-    """``after_request``: log a POST to a guarded view, a sign-in or a sign-out.
+    """``after_request``: log a POST to a guarded view, a sign-in, a sign-out or a
+    password change.
 
     The outcome: ``refused`` when the guard said no (403, anonymous, bad CSRF token, a
     wrong password or a locked-out sign-in), ``error`` when the view failed (a 4xx/5xx page
@@ -281,7 +239,7 @@ def record_activity(response: Response) -> None:
     entry: dict[str, Any] = {}
     if request.endpoint == "console.login":
         action = activity.SIGN_IN
-        user_id = session.get("uid") if status in (302, 303) else None
+        user_id = g.get("signed_in_user_id") if status in (302, 303) else None
         entry = {"actor_id": user_id, "actor_email": request.form.get("email", "").strip()}
         if user_id:
             entry["tenant_id"] = _only_tenant(user_id)
@@ -290,6 +248,16 @@ def record_activity(response: Response) -> None:
         if staff is None:
             return
         action, outcome = activity.SIGN_OUT, activity.Outcome.OK
+    elif request.endpoint == "console.change_password":
+        if staff is None:
+            return
+        action = PASSWORD_CHANGE
+        if status in (401, 429) or g.get("csrf_refused"):
+            outcome = activity.Outcome.REFUSED
+        elif status >= 400:
+            outcome = activity.Outcome.ERROR
+        else:
+            outcome = activity.Outcome.OK
     elif action is None:
         return
     elif staff is None or status == 403 or g.get("csrf_refused"):

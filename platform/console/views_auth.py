@@ -1,8 +1,9 @@
-"""Sign in, sign out, pick a tenant, switch language."""
+"""Sign in, sign out, change one's password, pick a tenant, switch language."""
 
 from __future__ import annotations
 
-from flask import g, make_response, redirect, render_template, request, session, url_for
+from flask import flash, g, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from . import blp, errors, i18n, queries, security
 
@@ -38,8 +39,51 @@ def login():
 
 @blp.post("/logout")
 def logout():
-    session.clear()
+    security.end_session()
     return redirect(url_for("console.login"))
+
+
+@blp.route("/password", methods=["GET", "POST"])
+def change_password():
+    """Any signed-in user changes their own password (no role needed). Every session of
+    theirs ends, and this browser is signed in again with a fresh one."""
+    from jifen.platform.auth.services import change_staff_password
+    from jifen.platform.errors import Forbidden, Unprocessable
+
+    staff = g.get("staff")
+    if staff is None:
+        return redirect(url_for("console.login", next=request.full_path))
+    if request.method == "GET":
+        return _password_page()
+    wait = security.login_locked(staff.email)
+    if wait:
+        return errors.page(429, retry_after=wait)
+    new = request.form.get("new_password", "")[:1024]
+    if new != request.form.get("new_password_again", "")[:1024]:
+        return _password_page("passwords_differ", 422)
+    try:
+        change_staff_password(staff.user_id, request.form.get("current_password", "")[:1024], new)
+    except Forbidden:
+        security.record_login_failure(staff.email)
+        return _password_page("wrong_password", 401)
+    except Unprocessable as error:
+        return _password_page(error.code, 422)
+    security.start_session(staff.user_id)
+    session["tenant"] = staff.tenant_id
+    flash(_("Your password is changed. Your other sessions are signed out."), "ok")
+    return redirect(url_for("console.dashboard"), 303)
+
+
+def _password_page(problem: str | None = None, status: int = 200):
+    from jifen.platform.auth.services import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+    page = render_template(
+        "console/password.html",
+        problem=problem,
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_LENGTH,
+    )
+    return page, status
 
 
 @blp.route("/tenant", methods=["GET", "POST"])

@@ -57,6 +57,7 @@ class AllianceEarnInput(EarnInput):
 class AllianceRedeemInput(StrictSchema):
     alliance = ma.fields.String(required=True, validate=CODE)
     card_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    holder_code = ma.fields.String(validate=validate.Length(min=1, max=64))
     points = Points(required=True)
     reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
 

@@ -10,7 +10,10 @@ Earning and accepting. Alliance points live where every card's points live: in t
 card's membership of the alliance tenant (created on the card at its first alliance
 earn, like a swap's destination membership). A member merchant calls
 ``POST /v1/alliance/earn`` and ``POST /v1/alliance/redeem`` with its own client, naming
-the alliance currency and the card. Both run in a unit of work bound to the ALLIANCE
+the alliance currency and the card. Earning gives points and needs nothing more; a
+redemption at a merchant that did not enrol the card (no membership of its own on it)
+needs the holder's ``holder_code`` (``tenants.holders``): a card number alone spends
+nothing. Both run in a unit of work bound to the ALLIANCE
 (the ledger, program rules and members touched are the alliance's), after the membership
 has been checked active in that same transaction. Earning follows the alliance's program
 (one earning rule for the whole alliance) through ``points.post_earn``; the order id is
@@ -52,9 +55,10 @@ from jifen.platform.errors import (
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
 from jifen.platform.webhooks.events import emit
+from jifen.tenants.holders import services as holders
 from jifen.tenants.members import points, wallets
-from jifen.tenants.members.model import Member, MemberStatus
-from jifen.tenants.members.services import find_card, looks_like_id
+from jifen.tenants.members.model import Card, Member, MemberStatus
+from jifen.tenants.members.services import find_card, looks_like_id, valid_card_number
 from jifen.tenants.model import Currency, Tenant, TenantKind
 
 from .model import AllianceMembership, MembershipStatus
@@ -345,21 +349,39 @@ def earn(merchant_id: str, order: dict) -> AllianceEntry:
 
 
 def redeem(
-    merchant_id: str, *, alliance: str, card_number: str, points: int, reference: str
+    merchant_id: str,
+    *,
+    alliance: str,
+    card_number: str,
+    points: int,
+    reference: str,
+    holder_code: str | None = None,
 ) -> AllianceEntry:
     """The member merchant redeems ``points`` of the card's alliance points at its till
-    (nearest expiry first); the alliance owes it their value.
+    (nearest expiry first); the alliance owes it their value. A merchant that did not
+    enrol the card (it holds no membership of its own on it) needs the holder's
+    ``holder_code``, spent with the redemption.
 
-    Raises what ``earn`` raises before posting, and InsufficientPoints.
+    Raises what ``earn`` raises before posting, HolderAuthorizationRequired and
+    InsufficientPoints.
     """
     ledger.check_points(points)
     alliance_id = _alliance_of_currency(alliance)
+    number = valid_card_number(card_number)
+    enrolled_here = _enrolled_by(merchant_id, number)
 
     def attempt() -> AllianceEntry:
         with unit_of_work(tenant_id=alliance_id) as uow:
             session = uow.session
             rate = _member_and_rate(session, alliance_id, merchant_id, alliance)
-            member = _card_membership(session, alliance_id, card_number, create=False)
+            if not enrolled_here:
+                card_id = session.scalar(select(Card.id).where(Card.number == number))
+                if card_id is None:  # the same answer as for another card's code
+                    raise holders.authorization_required(holder_code or "")
+                holders.redeem_holder_code(
+                    session, holder_code, card_id=card_id, used_by=merchant_id
+                )
+            member = _card_membership(session, alliance_id, number, create=False)
             wallet = wallets.member_wallet(session, member)
             transaction = ledger.debit(
                 session,
@@ -388,6 +410,20 @@ def redeem(
             return result
 
     return run_in_transaction(attempt)
+
+
+def _enrolled_by(merchant_id: str, card_number: str) -> bool:
+    """Does the merchant hold a membership of its own on the card? (Memberships are
+    never deleted, so this read may come before the redemption's transaction.)"""
+    with unit_of_work(platform=True) as uow:
+        return (
+            uow.session.scalar(
+                select(Member.id)
+                .join(Card, Card.id == Member.card_id)
+                .where(Card.number == card_number, Member.tenant_id == merchant_id)
+            )
+            is not None
+        )
 
 
 def _alliance_of_currency(code: str) -> str:

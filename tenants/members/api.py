@@ -3,10 +3,9 @@
 
 Where API.md is silent:
 
-* ``POST /v1/members`` with a well-formed card number that no card has is 404 (param
-  ``card_number``): cards are issued by Jifen, never made up by a merchant. A bad check
-  digit is 422 ``invalid_card_number``; a card already enrolled here is 409
-  ``card_already_member``; a taken ``external_id`` is 409 ``external_id_taken``.
+* ``POST /v1/members``: a bad check digit is 422 ``invalid_card_number``; a card already
+  enrolled here is 409 ``card_already_member``; a taken ``external_id`` is 409
+  ``external_id_taken``.
 * ``POST /v1/earn`` computes points with the program in force (``tenants.program``);
   its metadata records ``program_version`` and the ``breakdown``. An order that earns
   nothing (under the first step, or capped to 0) is 422 ``no_points_earned``: nothing
@@ -32,6 +31,11 @@ Where API.md is silent:
   ``from_member``, ``to_member`` and the positive ``points`` moved.
 * ``GET /v1/me/wallet`` answers ``{"object": "wallet", "card_number", "memberships"}``;
   ``spu_value`` is the points' SPU value, null when the currency is not in the exchange.
+  A member token lists its own membership only; a holder session every one of the card.
+* ``POST /v1/members`` links an existing card only with ``holder_code`` (a counter code
+  the holder handed over; then ``card_number`` may be left out): without it any card
+  number but one of the tenant's own members is 403 ``holder_authorization_required``,
+  whether or not a card has that number.
 """
 
 from __future__ import annotations
@@ -86,8 +90,8 @@ def _tenant() -> str:
 @blp.doc(**WRITE)
 @require_scope("points:write", platform=False)
 def create_member(body: dict):
-    """Enrol a customer. Without ``card_number`` a new card is issued; with one, that
-    card gains this membership (unknown card: 404; bad check digit: 422)."""
+    """Enrol a customer. Without ``card_number`` a new card is issued; with one (and the
+    holder's ``holder_code``), that card gains this membership."""
     return services.create_member(_tenant(), **body)
 
 
@@ -277,8 +281,11 @@ def transfer(body: dict):
 @me.doc(security=[{"bearer": []}])
 @require_member()
 def wallet():
-    """Every membership of the caller's card, in every tenant, with its balance."""
-    return services.card_wallet(current_caller().card_id)
+    """A holder session: every membership of the card, in every tenant, with its balance.
+    A member token: its own membership only."""
+    caller = current_caller()
+    only = caller.id if caller.kind == "member" else None
+    return services.card_wallet(caller.card_id, member_id=only)
 
 
 # The manual adjustment endpoints add themselves to ``blp``.

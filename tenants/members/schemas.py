@@ -31,6 +31,7 @@ def _minor_units(**kwargs) -> ma.fields.Integer:
 class MemberInput(StrictSchema):
     external_id = ma.fields.String(required=True, validate=REFERENCE)
     card_number = ma.fields.String(validate=validate.Length(min=1, max=32))
+    holder_code = ma.fields.String(validate=validate.Length(min=1, max=64))
     email = ma.fields.Email(validate=validate.Length(max=254))
     phone = ma.fields.String(validate=validate.Regexp(r"^\+?[0-9][0-9 -]{2,30}$"))
     name = ma.fields.String(validate=validate.Length(min=1, max=200))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
 from jifen.platform.webhooks.events import emit
+from jifen.tenants.holders import services as holders
 from jifen.tenants.model import Currency, Tenant
 
 from . import cards, wallets
@@ -45,13 +46,20 @@ def create_member(
     phone: str | None = None,
     name: str | None = None,
     birthday: date | None = None,
+    holder_code: str | None = None,
 ) -> Member:
     """Enrol a customer: issue a new card, or give an existing card this membership.
 
+    An existing card is linked only with its holder's authority: ``holder_code``, a
+    counter code the holder handed over (``card_number`` may then be left out). Without
+    it, any ``card_number`` but one of this tenant's own members is 403, whether or not
+    the card exists (a card number never proves who holds it, and the answer must not
+    tell which numbers were issued).
+
     Raises Unprocessable (``invalid_card_number``) when the number fails the Luhn check,
-    NotFound when no card has that number, Conflict (``external_id_taken``) when the
-    tenant already has a member with this external id, and Conflict
-    (``card_already_member``) when the card already holds a membership here, and
+    HolderAuthorizationRequired (403 ``holder_authorization_required``), Conflict
+    (``external_id_taken``) when the tenant already has a member with this external id,
+    Conflict (``card_already_member``) when the card already holds a membership here, and
     PlanLimit (403 ``plan_limit``) when the tenant's plan allows no more members.
     """
     with unit_of_work(tenant_id=tenant_id) as uow:
@@ -63,7 +71,10 @@ def create_member(
                 param="external_id",
             )
         check_member_limit(session, tenant_id)
-        card = find_card(session, card_number) if card_number else _issue_card(session)
+        if card_number is None and holder_code is None:
+            card = _issue_card(session)
+        else:
+            card = _card_to_link(session, tenant_id, card_number, holder_code)
         if session.scalar(select(Member.id).where(Member.card_id == card.id)):
             raise Conflict(
                 "This card already holds a membership in this tenant.",
@@ -99,12 +110,26 @@ def create_member(
         return member
 
 
-def find_card(session: Session, card_number: str) -> Card:
-    """The card with this number (spaces and dashes allowed).
+def _card_to_link(
+    session: Session, tenant_id: str, card_number: str | None, holder_code: str | None
+) -> Card:
+    """The existing card to enrol, with the holder's authority (see ``create_member``)."""
+    card = None
+    if card_number is not None:
+        number = valid_card_number(card_number)
+        card = session.scalar(select(Card).where(Card.number == number))
+        if card is None:  # the same answer as a card without the holder's code
+            raise holders.authorization_required(holder_code)
+        if session.scalar(select(Member.id).where(Member.card_id == card.id)):
+            return card  # already this tenant's member: create_member says so (409)
+    card_id = holders.redeem_holder_code(
+        session, holder_code, card_id=card.id if card else None, used_by=tenant_id
+    )
+    return card if card is not None else session.get(Card, card_id)
 
-    Raises Unprocessable (``invalid_card_number``) for a malformed number or a wrong
-    check digit, NotFound for a card nobody issued.
-    """
+
+def valid_card_number(card_number: str) -> str:
+    """The normalised number. Raises Unprocessable (``invalid_card_number``)."""
     number = cards.normalise_card_number(card_number)
     if not cards.is_valid_card_number(number):
         raise Unprocessable(
@@ -112,6 +137,16 @@ def find_card(session: Session, card_number: str) -> Card:
             code="invalid_card_number",
             param="card_number",
         )
+    return number
+
+
+def find_card(session: Session, card_number: str) -> Card:
+    """The card with this number (spaces and dashes allowed).
+
+    Raises Unprocessable (``invalid_card_number``) for a malformed number or a wrong
+    check digit, NotFound for a card nobody issued.
+    """
+    number = valid_card_number(card_number)
     card = session.scalar(select(Card).where(Card.number == number))
     if card is None:
         raise NotFound(f"No such card: {number}", param="card_number")
@@ -195,14 +230,15 @@ class Wallet:
     memberships: list[Membership]
 
 
-def card_wallet(card_id: str) -> Wallet:
-    """Every membership of one card, in every tenant, with its balance.
+def card_wallet(card_id: str, *, member_id: str | None = None) -> Wallet:
+    """Every membership of one card, in every tenant, with its balance; with
+    ``member_id`` (a member token's), that one membership only.
 
     The wallet is the one read in this package that crosses tenants, so it runs in a
     platform unit of work (no tenant filter, PostgreSQL's ``app.platform`` on) and
-    filters by ``card_id`` itself. The card id comes only from a verified member token,
-    never from the request, so a caller can see no card but their own. Raises NotFound
-    if the card is gone.
+    filters by ``card_id`` itself. The card id comes only from a verified holder session
+    or member token, never from the request, so a caller can see no card but their own.
+    Raises NotFound if the card is gone.
     """
     with unit_of_work(platform=True) as uow:
         card = uow.session.get(Card, card_id)
@@ -213,6 +249,7 @@ def card_wallet(card_id: str) -> Wallet:
             .join(Tenant, Tenant.id == Member.tenant_id)
             .join(Currency, Currency.tenant_id == Member.tenant_id)
             .where(Member.card_id == card_id)
+            .where(Member.id == member_id if member_id is not None else true())
             .order_by(Member.created, Member.id)
         ).all()
         memberships = []

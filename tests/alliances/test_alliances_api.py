@@ -8,7 +8,7 @@ full 1.00 yuan (100 minor units).
 from __future__ import annotations
 
 from alliance_support import card_of, join, signup
-from factories import assert_error
+from factories import assert_error, holder_code
 from sqlalchemy import select
 
 from jifen.exchange.clearing import ClearingRecord
@@ -41,6 +41,9 @@ def redeem(client, merchant, alliance, card: str, points: int, reference: str = 
         "card_number": card,
         "points": points,
         "reference": reference,
+        # The card holder's consent, as at a real till (a merchant that did not enrol the
+        # card needs it; test_alliance_holder_authority covers the refusals).
+        "holder_code": holder_code(card),
     }
     return client.post("/v1/alliance/redeem", json=body, headers=merchant.auth)
 

@@ -40,7 +40,8 @@ from settlement_support import Settlement, open_settlement  # noqa: E402
 ARTIFACTS = BROWSER_ARTIFACTS / "console"
 LANGUAGES = ("en", "zh-CN")
 ROLES = ("owner", "admin", "operator", "support", "finance", "platform")
-PUBLIC = {"console.login", "console.choose_tenant", "console.static"}
+# Pages any signed-in user sees whatever the role (the password page: test_sessions.py).
+PUBLIC = {"console.login", "console.choose_tenant", "console.static", "console.change_password"}
 DOWNLOADS = {"console.report"}  # files, not pages: fetched and checked, not screenshot
 NAV = {"en": {"tenant": "Dashboard", "platform": "Tenants"},
        "zh-CN": {"tenant": "仪表盘", "platform": "租户"}}  # fmt: skip

@@ -54,6 +54,7 @@ ALLOWED = {
     "spu_value.edit": {PLATFORM},
     "jobs.view": {PLATFORM},
     "jobs.requeue": {PLATFORM},
+    "outbox.view": {PLATFORM},
     "audit.run": {PLATFORM},
     "batches.view": {PLATFORM},
     "batches.close": {PLATFORM},
@@ -128,6 +129,7 @@ CASES = [
     ("spu_value.edit", "POST", "/console/operator/spu-value", {"currency": "X"}),
     ("jobs.view", "GET", "/console/operator/jobs", None),
     ("jobs.requeue", "POST", "/console/operator/jobs/default/job_missing/requeue", {}),
+    ("outbox.view", "GET", "/console/outbox", None),
     ("audit.run", "GET", "/console/operator/audit", None),
     ("batches.view", "GET", "/console/finance/batches", None),
     ("batches.view", "GET", "/console/finance/batches/stb_missing", None),
@@ -187,7 +189,13 @@ def test_the_table_covers_every_declared_action():
 
 
 def test_every_console_view_declares_its_action(app):
-    public = {"console.login", "console.logout", "console.choose_tenant", "console.switch_language"}
+    public = {
+        "console.login",
+        "console.logout",
+        "console.choose_tenant",
+        "console.switch_language",
+        "console.change_password",  # any signed-in user, for their own account
+    }
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("console.") or rule.endpoint in public:
             continue

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from factories import TenantHandle, unique
+from factories import TenantHandle, holder_code, unique
+from sqlalchemy import select
 
 FEES = {
     "swap": {"bps": 200, "fixed": "0", "cap": None},
@@ -81,8 +82,9 @@ class Exchange:
 
     def member(self, tenant: TenantHandle, card_number: str | None = None) -> dict:
         body = {"external_id": unique("cust-")}
-        if card_number:
+        if card_number:  # linking the card: its holder hands over a counter code
             body["card_number"] = card_number
+            body["holder_code"] = holder_code(card_number)
         response = self.post("/v1/members", body, tenant)
         assert response.status_code == 201, response.get_json()
         return response.get_json()
@@ -107,6 +109,8 @@ class Exchange:
         return response.get_json()["data"]
 
     def quote(self, card_number: str, points: int, who=None, **overrides):
+        """Ask for a quote. A tenant quoting another tenant's currency brings the card
+        holder's code, as a till would (pass ``holder_code=None`` to leave it out)."""
         body = {
             "card_number": card_number,
             "from_currency": self.a.currency_code,
@@ -114,10 +118,33 @@ class Exchange:
             "points": points,
             **overrides,
         }
+        spender = who or self.a
+        if (
+            "holder_code" not in overrides
+            and isinstance(spender, TenantHandle)
+            and spender.currency_code != body["from_currency"]
+        ):
+            body["holder_code"] = consent(card_number)
+        body = {key: value for key, value in body.items() if value is not None}
         return self.post("/v1/exchange/quotes", body, who)
 
     def swap(self, quote_id: str, who=None, **headers):
         return self.post("/v1/exchange/swaps", {"quote_id": quote_id}, who, **headers)
+
+
+def consent(card_number) -> str | None:
+    """The holder's counter code for the card, or None when no card has that number."""
+    from jifen.platform.db import unit_of_work
+    from jifen.tenants.members.cards import normalise_card_number
+    from jifen.tenants.members.model import Card
+
+    if not isinstance(card_number, str):
+        return None
+    with unit_of_work(platform=True) as uow:
+        found = uow.session.scalar(
+            select(Card.id).where(Card.number == normalise_card_number(card_number))
+        )
+    return holder_code(card_number) if found else None
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from factories import holder_code
+
 
 def _post(api: Any, path: str, body: dict, who: Any) -> dict:
     response = api.client.post(path, json=body, headers=who.auth)
@@ -60,8 +62,10 @@ def make_swap(api: Any, owner: Any) -> str:
 def make_authorization(api: Any, owner: Any) -> str:
     issuer = api.signup(plan="growth")
     _in_exchange(api, issuer, "1")
+    card = _funded_card(api, issuer)
     body = {
-        "card_number": _funded_card(api, issuer),
+        "card_number": card,
+        "holder_code": holder_code(card),
         "currency": issuer.currency_code,
         "points": 10,
         "reference": "walk",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import assert_error
+from factories import assert_error, holder_code
 from sqlalchemy import select
 
 from jifen.exchange.clearing import ClearingRecord
@@ -36,8 +36,10 @@ def card(exchange) -> dict:
 
 
 def authorize(exchange, card, points=100, **extra):
+    """B authorizes with the code the card holder shows at the till."""
     body = {
         "card_number": card["card_number"],
+        "holder_code": holder_code(card["card_number"]),
         "currency": exchange.a.currency_code,
         "points": points,
         "reference": "till-7/order-42",
@@ -175,6 +177,7 @@ def test_bad_authorizations_are_clear_4xx_and_hold_nothing(exchange, card, api):
             "reference": "r",
             **overrides,
         }
+        body["holder_code"] = holder_code(body["card_number"])
         assert_error(exchange.post(AUTHS, body, who), status, code)
     balance = exchange.get(f"/v1/members/{card['id']}/balance", exchange.a).get_json()
     assert (balance["points"], balance["held"]) == (1000, 0)

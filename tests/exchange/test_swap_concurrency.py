@@ -12,6 +12,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from factories import holder_code
 
 from jifen.exchange import swaps
 from jifen.platform.errors import JifenError
@@ -33,10 +34,12 @@ def race(calls: list) -> Counter:
 
 
 def _quotes(exchange, card_number: str, party, count: int, points: int) -> list:
+    destination = party.tenant_id == exchange.b.id  # quoting A's points: the holder's code
     return [
         swaps.create_quote(
             party,
             card_number=card_number,
+            holder_code=holder_code(card_number) if destination else None,
             from_currency=exchange.a.currency_code,
             to_currency=exchange.b.currency_code,
             points=points,
@@ -78,6 +81,7 @@ def test_swaps_both_ways_and_spends_at_once_never_overspend(exchange):
         swaps.create_quote(
             party,
             card_number=member["card_number"],
+            holder_code=holder_code(member["card_number"]),  # A spends B's points
             from_currency=exchange.b.currency_code,
             to_currency=exchange.a.currency_code,
             points=100,

@@ -1,6 +1,8 @@
 """The consumer wallet shows each membership's SPU value at its currency's current rate
 (API.md, Consumer: ``GET /v1/me/wallet``), and null for a currency not in the exchange."""
 
+from factories import holder_token
+
 
 def test_wallet_shows_spu_value_per_membership(exchange, api, client):
     member = exchange.funded(points=125)  # A's rate is 0.8: 125 × 0.8 = 100 SPU
@@ -9,10 +11,8 @@ def test_wallet_shows_spu_value_per_membership(exchange, api, client):
     unpriced = api.signup()  # never opted in to the exchange
     exchange.member(unpriced, card_number=member["card_number"])
 
-    token = exchange.post(f"/v1/members/{member['id']}/tokens", {}, exchange.a).get_json()
-    wallet = client.get(
-        "/v1/me/wallet", headers={"Authorization": f"Bearer {token['token']}"}
-    ).get_json()
+    token = holder_token(member["card_number"])  # the holder sees every membership
+    wallet = client.get("/v1/me/wallet", headers={"Authorization": f"Bearer {token}"}).get_json()
 
     values = {entry["currency"]["code"]: entry["spu_value"] for entry in wallet["memberships"]}
     assert values == {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import unique
+from factories import holder_code, unique
 
 
 class Points:
@@ -20,6 +20,9 @@ class Points:
         return self.client.get(path, query_string=params, headers=self.tenant.auth)
 
     def member(self, **fields) -> dict:
+        """A new member; linking an existing ``card_number`` brings its holder's code."""
+        if "card_number" in fields and "holder_code" not in fields:
+            fields["holder_code"] = holder_code(fields["card_number"])
         response = self.post("/v1/members", {"external_id": unique("cust-"), **fields})
         assert response.status_code == 201, response.get_json()
         return response.get_json()

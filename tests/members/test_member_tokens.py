@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from factories import assert_error
+from factories import assert_error, holder_token
 
 from jifen.platform import clock
 
@@ -31,15 +31,14 @@ def test_a_member_token_lasts_an_hour_by_default(points):
         assert assert_error(response, 422)["param"] == "expires_in"
 
 
-def test_the_wallet_shows_every_membership_of_the_card(client, points, other_points, tenant):
+def test_a_holder_session_sees_every_membership_of_the_card(client, points, other_points, tenant):
     first = points.funded_member(120)
     second = other_points.member(card_number=first["card_number"])
     other_points.award(second["id"], 7)
     points.post("/v1/holds", {"member_id": first["id"], "points": 20})
     stranger = other_points.funded_member(1000)
 
-    token = issue_token(other_points, second["id"])["token"]
-    response = wallet(client, token)
+    response = wallet(client, holder_token(first["card_number"]))
     assert response.status_code == 200
     body = response.get_json()
     assert body["object"] == "wallet" and body["card_number"] == first["card_number"]
@@ -51,6 +50,14 @@ def test_the_wallet_shows_every_membership_of_the_card(client, points, other_poi
     assert (mine["points"], mine["available"], mine["held"]) == (120, 100, 20)
     assert mine["spu_value"] is None and mine["status"] == "active"
     assert seen[second["id"]]["points"] == 7
+
+
+def test_a_member_token_sees_its_own_membership_only(client, points, other_points):
+    first = points.funded_member(120)
+    second = other_points.member(card_number=first["card_number"])
+    token = issue_token(other_points, second["id"])["token"]
+    body = wallet(client, token).get_json()
+    assert [m["member"] for m in body["memberships"]] == [second["id"]]
 
 
 def test_an_expired_member_token_is_401(client, points):

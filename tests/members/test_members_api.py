@@ -44,11 +44,12 @@ def test_a_card_number_with_a_bad_check_digit_is_422(points):
     assert assert_error(response, 422, "invalid_card_number")["param"] == "card_number"
 
 
-def test_an_unknown_card_is_404(points):
+def test_an_unknown_card_is_refused_like_a_card_without_its_holders_code(points):
     payload = "880000000000001"
     number = payload + luhn_check_digit(payload)
     response = points.post("/v1/members", {"external_id": unique("c-"), "card_number": number})
-    assert assert_error(response, 404, "resource_missing")["param"] == "card_number"
+    error = assert_error(response, 403, "holder_authorization_required")
+    assert error["param"] == "holder_code"
 
 
 def test_a_card_holds_one_membership_per_tenant(points):

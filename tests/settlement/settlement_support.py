@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import stripe
-from factories import Api, TenantHandle, drain_jobs, unique
+from factories import Api, TenantHandle, drain_jobs, holder_code, unique
 from stripe_servers import stripe_signature
 
 FEES = {
@@ -83,6 +83,7 @@ class Settlement:
             "/v1/acceptance/authorizations",
             {
                 "card_number": card,
+                "holder_code": holder_code(card),  # the holder's consent at the till
                 "currency": issuer.currency_code,
                 "points": points,
                 "reference": unique("order-"),
