@@ -17,8 +17,8 @@ Two-phase, like a card payment (DESIGN.md, Exchange):
   rata.
 
 The holder's authority: B authorizes only with a one-time ``holder_code`` that the card
-holder hands over at the counter (``tenants.holders``), spent in the same transaction;
-a card number alone moves nothing.
+holder hands over at the counter (``tenants.holders``), good for one attempt; a card
+number alone moves nothing.
 
 Authorizations are B's: another tenant's id is a 404. The hold, the wallet and the member
 are A's, so every use case runs in a platform unit of work and checks each row against the
@@ -67,8 +67,8 @@ def authorize(
     expires_in: int | None = None,
 ) -> Authorization:
     """Hold ``points`` of ``currency`` on the card for merchant ``tenant_id``, with the
-    holder's authority: ``holder_code``, a counter code the holder handed over (spent
-    with the authorization). ``card_number``, if given, must be the code's card.
+    holder's authority: ``holder_code``, a counter code the holder handed over (spent by
+    this call, whatever it answers). ``card_number``, if given, must be the code's card.
 
     Raises HolderAuthorizationRequired (no code, or a wrong, used or expired one, or
     another card's), Unprocessable (``unknown_currency``, ``acceptance_disabled``,
@@ -78,13 +78,19 @@ def authorize(
     ttl = AUTHORIZATION_TTL if expires_in is None else timedelta(seconds=expires_in)
     if not MIN_TTL <= ttl <= MAX_TTL:
         raise Unprocessable("expires_in must be 60 seconds to 30 days.", param="expires_in")
+    if card_number is not None:
+        valid_card_number(card_number)  # a typo costs the holder no code
+    with unit_of_work(platform=True) as uow:  # nor does a refusal that is no card's
+        check_feature(uow.session, tenant_id, "exchange")
+        _accepted(uow.session, tenant_id, currency)
+    code_card = holders.spend_holder_code(holder_code, used_by=tenant_id)
 
     def attempt() -> Authorization:
         with unit_of_work(platform=True) as uow:
             session = uow.session
             check_feature(session, tenant_id, "exchange")
             issuer = _accepted(session, tenant_id, currency)
-            card_id = _holder_card(session, tenant_id, holder_code, card_number)
+            card_id = _holder_card(session, code_card, card_number)
             member = _member(session, issuer.tenant_id, card_id)
             wallet = ledger.open_wallet(
                 session, tenant_id=issuer.tenant_id, asset=issuer.currency, owner_id=member.id
@@ -363,17 +369,14 @@ def _accepted(session: Session, merchant_id: str, code: str) -> ExchangeSettings
     return settings
 
 
-def _holder_card(
-    session: Session, tenant_id: str, holder_code: str | None, card_number: str | None
-) -> str:
-    """The card whose holder handed over ``holder_code`` (spent here)."""
+def _holder_card(session: Session, code_card: str, card_number: str | None) -> str:
+    """The card whose holder's code was spent for this authorization; a ``card_number``
+    given too must be that card's (else the same 403 as for no code)."""
     card_id = None
     if card_number is not None:
         number = valid_card_number(card_number)
-        card_id = session.scalar(select(Card.id).where(Card.number == number))
-        if card_id is None:  # the same answer as for a code of another card
-            raise holders.authorization_required(holder_code or "")
-    return holders.redeem_holder_code(session, holder_code, card_id=card_id, used_by=tenant_id)
+        card_id = session.scalar(select(Card.id).where(Card.number == number)) or "unknown"
+    return holders.check_code_card(code_card, card_id)
 
 
 def _member(session: Session, issuer_tenant_id: str, card_id: str) -> Member:

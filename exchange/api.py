@@ -8,7 +8,7 @@ Where API.md is silent:
   holder session (the card's own, any of its programs) or by a member token (its own
   card, out of its own tenant's currency only: else 403 ``not_a_party``). A tenant
   quoting out of another tenant's currency brings the holder's ``holder_code`` (403
-  ``holder_authorization_required`` without it; spent with the quote; ``card_number``
+  ``holder_authorization_required`` without it; spent by that call; ``card_number``
   may then be left out). ``GET`` of a quote or swap the caller is no party to is 404.
 * ``POST /v1/acceptance/authorizations`` needs the holder's ``holder_code`` (403
   ``holder_authorization_required`` without a valid one, also when ``card_number``

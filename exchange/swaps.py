@@ -111,10 +111,13 @@ class Party:
         return self.tenant_id in tenants
 
     def may_spend(self, quote: Quote) -> bool:
-        """May carry out ``quote``: a tenant that is party to it (the quote itself was
-        authorized when it was made), the card's holder, or a member token of the
-        currency it spends."""
+        """May carry out ``quote``: the card's holder, a member token of the currency it
+        spends, or a tenant party to a quote a tenant made (it was authorized when it was
+        made). A quote the holder asked for is theirs alone to confirm."""
         if self.member_tenant_id is not None and quote.from_tenant_id != self.member_tenant_id:
+            return False
+        asked_by_holder = quote.created_by == quote.card_id or quote.created_by.startswith("mem_")
+        if asked_by_holder and self.card_id is None:
             return False
         return self.may_see(quote)
 
@@ -233,11 +236,10 @@ def _in_exchange(session: Session, settings: dict, code: str, param: str, switch
 
 @dataclass(frozen=True)
 class CardRequest:
-    """The card a quote names: a card number, and the holder's ``holder_code`` (whose
-    card, ``code_card``, is known once the code is spent, when no number was given)."""
+    """The card a quote names: a card number, and the card of the holder's code spent for
+    the quote (``code_card``), if one was given."""
 
     number: str | None = None
-    holder_code: str | None = None
     code_card: str | None = None
 
 
@@ -269,27 +271,27 @@ def _check_holder(
     return holder
 
 
-def _check_authority(
-    session: Session, party: Party, card: CardRequest, source: Any, holder: Holder | None
-) -> Holder:
+def _check_authority(party: Party, card: CardRequest, source: Any, holder: Holder | None) -> Holder:
     """The holder's authority over the points the quote spends: a member token spends only
-    its own tenant's; a tenant other than the source spends a ``holder_code`` of the card
-    here, in the quote's transaction (asked before the card's existence, so the answer
-    tells nothing about it). Returns the card, now known to exist."""
+    its own tenant's; a tenant other than the source needs the card's ``holder_code``
+    (spent before the quote's transaction: ``code_card``). Asked before the card's
+    existence, so the answer tells nothing about it. Returns the card, now known."""
     if party.member_tenant_id is not None and source.tenant_id != party.member_tenant_id:
         raise Forbidden(
             "A member token spends only its own tenant's points; the card holder's other "
             "programs need a holder session.",
             code="not_a_party",
         )
-    if party.tenant_id not in (None, source.tenant_id) and card.code_card is None:
+    if party.tenant_id not in (None, source.tenant_id):
         if holder is None:
-            raise holders.authorization_required(card.holder_code)
-        holders.redeem_holder_code(
-            session, card.holder_code, card_id=holder.card_id, used_by=party.id
+            raise holders.authorization_required(card.code_card)
+        holders.check_code_card(card.code_card, holder.card_id)
+    if holder is None:  # the same answer as a card without a membership here
+        raise Unprocessable(
+            "The card holds no membership in this currency.",
+            code="no_membership",
+            param="card_number",
         )
-    if holder is None:
-        raise NotFound(f"No such card: {card.number}", param="card_number")
     return holder
 
 
@@ -311,20 +313,29 @@ def create_quote(
     holder_code: str | None = None,
 ) -> Quote:
     """Price a swap and lock it for ``QUOTE_TTL``. A tenant quoting out of another
-    tenant's currency needs the holder's ``holder_code`` (spent with the quote); with it,
-    ``card_number`` may be left out.
+    tenant's currency needs the holder's ``holder_code`` (spent by this call, whatever it
+    answers); with it, ``card_number`` may be left out.
 
     Raises Unprocessable (``same_currency``, ``unknown_currency``, ``exchange_disabled``,
     ``below_minimum``, ``invalid_increment``, ``no_membership``, ``amount_too_small``,
     ``amount_too_large``), Forbidden when the caller is no party to the swap,
-    HolderAuthorizationRequired, NotFound for an unknown card, MemberFrozen,
+    HolderAuthorizationRequired, MemberFrozen,
     InsufficientPoints and LimitExceeded.
     """
+    code_card = None
+    if holder_code is not None and party.tenant_id is not None:
+        code_card = holders.spend_holder_code(holder_code, used_by=party.id)
+    card = CardRequest(card_number, code_card)
     with unit_of_work(platform=True) as uow:
         session = uow.session
-        card = CardRequest(card_number, holder_code)
         market, holder, quote = _price(session, party, card, from_currency, to_currency, points)
-        _preview(session, market, holder, quote)
+        _preview(
+            session,
+            market,
+            holder,
+            quote,
+            show_balance=party.tenant_id in (None, quote.from_tenant_id),
+        )
         session.add(quote)
         uow.commit(quote)
         return quote
@@ -346,9 +357,6 @@ def _price(
 ) -> tuple[Market, Holder, Quote]:
     """An open quote (not yet written) with what it was priced from."""
     ledger.check_points(points)
-    if card.number is None and party.tenant_id is not None and card.holder_code is not None:
-        spent = holders.redeem_holder_code(session, card.holder_code, used_by=party.id)
-        card = CardRequest(holder_code=card.holder_code, code_card=spent)
     asked = _card_asked_for(party, card)
     market, holder = _read_market(session, from_currency, to_currency, **asked)
     source, destination = market.source, market.destination
@@ -360,9 +368,7 @@ def _price(
             "Only the source tenant, the destination tenant or the card holder may quote.",
             code="not_a_party",
         )
-    holder = _check_authority(
-        session, party, card, source, _check_holder(party, card, asked, holder)
-    )
+    holder = _check_authority(party, card, source, _check_holder(party, card, asked, holder))
     _check_amount(source, points)
     member = holder.memberships.get(source.tenant_id)
     if member is None:
@@ -411,9 +417,12 @@ def _price(
     return market, holder, quote
 
 
-def _preview(session: Session, market: Market, holder: Holder, quote: Quote) -> None:
+def _preview(
+    session: Session, market: Market, holder: Holder, quote: Quote, *, show_balance: bool
+) -> None:
     """Refuse a quote its swap would refuse as things stand: too few points available, or
-    a daily limit passed (the swap checks again under its locks)."""
+    a daily limit passed (the swap checks again under its locks). ``show_balance``: the
+    caller may learn the balance (the holder, or the tenant whose points they are)."""
     wallet = ledger.open_wallet(
         session,
         tenant_id=quote.from_tenant_id,
@@ -422,9 +431,8 @@ def _preview(session: Session, market: Market, holder: Holder, quote: Quote) -> 
     )
     available = ledger.wallet_balance(session, wallet, now=quote.created).available
     if available < quote.from_points:
-        raise InsufficientPoints(
-            f"{quote.from_points} points needed, {available} available.", param="points"
-        )
+        shown = f", {available} available" if show_balance else ""
+        raise InsufficientPoints(f"{quote.from_points} points needed{shown}.", param="points")
     _check_limits(session, quote, market, quote.created)
 
 
@@ -648,7 +656,7 @@ def _join_statement(dialect_insert: Any) -> Any:
     return (
         dialect_insert(Member)
         .values({name: bindparam(name) for name in columns})
-        .on_conflict_do_nothing(index_elements=["tenant_id", "card_id"])
+        .on_conflict_do_nothing()  # a membership made meanwhile, or the name taken
         .returning(Member.id)
     )
 
@@ -687,7 +695,21 @@ def _membership_or_join(
             Member.tenant_id == tenant_id, Member.card_id == holder.card_id
         )
     )
-    member = theirs.one()
+    member = theirs.one_or_none()
+    if member is None:  # the tenant named one of its own members card:<number> (before
+        # such names were reserved): the card joins under a name of its own
+        joined = session.connection().scalar(
+            _JOIN[session.get_bind().dialect.name],
+            {
+                "id": new_id("mem"),
+                "tenant_id": tenant_id,
+                "card_id": holder.card_id,
+                "external_id": f"card:{holder.number}:{new_id('j')[2:10]}",
+                "status": MemberStatus.ACTIVE.value,
+                "created": now,
+            },
+        )
+        return joined, True
     _active(member)
     return member.id, False
 

@@ -24,7 +24,7 @@ from .billing import guard as billing_guard
 from .config import Config
 from .db import Database, make_engine, set_default_database
 from .errors import JifenError
-from .http import JifenApi, error_response, jifen_error_response, nul_in_request
+from .http import JifenApi, error_response, jifen_error_response, unstorable_text_in_request
 from .logs import configure_logging
 
 log = logging.getLogger("jifen.request")
@@ -182,14 +182,15 @@ def _install_request_hooks(app: Flask, config: Config) -> None:
     def start_request() -> Response | None:
         g.request_id = request.headers.get("X-Request-Id") or f"req_{uuid.uuid4().hex[:20]}"
         g.started = time.perf_counter()
-        nul_at = nul_in_request()
-        if nul_at is not None:
+        unstorable = unstorable_text_in_request()
+        if unstorable is not None:
+            where, code = unstorable
             return error_response(
                 400,
                 "invalid_request_error",
-                "nul_character",
-                "Text may not contain the NUL character (\\u0000).",
-                nul_at,
+                code,
+                "Text may contain neither the NUL character (\\u0000) nor lone surrogates.",
+                where,
             )
         callers.resolve_request_caller()
         refusal = billing_guard.check_request(g.caller, request.method, request.path)
@@ -201,7 +202,7 @@ def _install_request_hooks(app: Flask, config: Config) -> None:
         fingerprint = idempotency.request_hash(
             request.method, request.path, request.get_data(cache=True)
         )
-        outcome = idempotency.begin(callers.caller_key(), key, fingerprint, ttl=ttl)
+        outcome = idempotency.begin(callers.caller_key(fingerprint), key, fingerprint, ttl=ttl)
         if isinstance(outcome, idempotency.Replay):
             response = app.json.response(outcome.body)
             response.status_code = outcome.status

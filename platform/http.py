@@ -269,27 +269,35 @@ def cursor_page(session: Session, statement: Any, model: Any, args: dict) -> dic
     return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}
 
 
-def nul_in_request() -> str | None:
-    """Where the request carries a NUL character (its path, query, form or JSON body),
-    or None. PostgreSQL text cannot hold one, so a NUL would reach the database as a
-    500: it is refused once, here, before any view."""
-    if "\x00" in request.path:
-        return "path"
+def unstorable_text_in_request() -> tuple[str, str] | None:
+    """``(where, code)`` of text in the request (its path, query, form or JSON body) that
+    no database can store — a NUL character (``nul_character``: PostgreSQL text cannot
+    hold one) or a lone surrogate (``invalid_text``: not UTF-8) — or None. Refused once,
+    here, before any view, rather than as a 500 wherever it reaches a query."""
+    found = _unstorable(request.path, "path")
     for name, value in request.args.items(multi=True):
-        if "\x00" in name or "\x00" in value:
-            return name.replace("\x00", "") or "query"
+        found = found or _unstorable(name, "query") or _unstorable(value, name)
     if request.mimetype == "application/x-www-form-urlencoded":
         for name, value in request.form.items(multi=True):
-            if "\x00" in name or "\x00" in value:
-                return name.replace("\x00", "") or "form"
-    if request.is_json:
-        return _nul_in_json(request.get_json(silent=True), "")
+            found = found or _unstorable(name, "form") or _unstorable(value, name)
+    if request.is_json and not found:
+        found = _unstorable_in_json(request.get_json(silent=True), "")
+    return found
+
+
+def _unstorable(text: str, where: str) -> tuple[str, str] | None:
+    if "\x00" in text:
+        return where.replace("\x00", ""), "nul_character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return where.encode("utf-8", "replace").decode(), "invalid_text"
     return None
 
 
-def _nul_in_json(value: Any, path: str) -> str | None:
+def _unstorable_in_json(value: Any, path: str) -> tuple[str, str] | None:
     if isinstance(value, str):
-        return (path or "body") if "\x00" in value else None
+        return _unstorable(value, path or "body")
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):
@@ -298,9 +306,9 @@ def _nul_in_json(value: Any, path: str) -> str | None:
         return None
     for key, inner in items:
         where = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and "\x00" in key:
-            return where.replace("\x00", "")
-        found = _nul_in_json(inner, where)
+        found = (isinstance(key, str) and _unstorable(key, "body")) or _unstorable_in_json(
+            inner, where
+        )
         if found:
             return found
     return None

@@ -12,11 +12,13 @@ client address, an email + address):
   (1 s, 2 s, 4 s, … up to ``MAX_DELAY``) counted from the last failure; the count is
   forgotten ``FAILURE_MEMORY`` seconds after the last failure.
 
-Counts live in Redis when ``JIFEN_REDIS_URL`` is set (shared by every web process), else
-in this process's memory (the embedded default runs one process). Time is ``clock.now()``,
-so tests can move it. Keys are hashed before
-they are stored, so card numbers and addresses never sit in Redis in clear. A Redis
-outage lets attempts through (logged) rather than locking everyone out.
+Counts live in Redis when ``JIFEN_REDIS_URL`` is set, else in the database
+(``throttle_counters``, one upsert per attempt): either way every web process shares them,
+so more workers never mean more guesses. Time is ``clock.now()``, so tests can move it.
+Keys are hashed before they are stored, so card numbers and addresses never sit in Redis
+or the database in clear. A Redis outage lets attempts through (logged) rather than
+locking everyone out. Calls open their own transaction: never call them inside another
+unit of work (SQLite has one writer).
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import threading
 
 from flask import current_app
+from sqlalchemy import BigInteger, String, bindparam, case, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
+from .db import Base, BigInt, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +46,66 @@ def _hashed(name: str, key: str) -> str:
     return name + ":" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-class MemoryCounters:
-    def __init__(self) -> None:
-        self._values: dict[str, tuple[int, float, float]] = {}  # count, last, forget at
-        self._lock = threading.Lock()
+class ThrottleCounter(Base):
+    """One counter: attempts under ``key`` (a hashed name and key, with the window for
+    fixed windows), the last one and when the row may be forgotten (epoch ms)."""
 
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInt)
+    last_ms: Mapped[int] = mapped_column(BigInt)
+    forget_ms: Mapped[int] = mapped_column(BigInt, index=True)
+
+
+def _upsert(dialect_insert):
+    table = ThrottleCounter
+    fresh = bindparam("now_ms", type_=BigInteger)
+    statement = dialect_insert(table).values(
+        key=bindparam("key"), count=1, last_ms=fresh, forget_ms=bindparam("forget_ms")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "count": case((table.forget_ms <= fresh, 1), else_=table.count + 1),
+            "last_ms": fresh,
+            "forget_ms": statement.excluded.forget_ms,
+        },
+    ).returning(table.count)
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+class DatabaseCounters:
     def add(self, name: str, ttl: float, now: float) -> tuple[int, float]:
-        with self._lock:
-            for stale in [k for k, v in self._values.items() if v[2] <= now]:
-                del self._values[stale]
-            count, _last, _ = self._values.get(name, (0, now, 0))
-            self._values[name] = (count + 1, now, now + ttl)
-            return count + 1, now
+        now_ms = int(now * 1000)
+        with unit_of_work(platform=True) as uow:
+            statement = _UPSERT[uow.session.get_bind().dialect.name]
+            count = uow.session.execute(
+                statement,
+                {"key": name, "now_ms": now_ms, "forget_ms": now_ms + int(ttl * 1000)},
+            ).scalar_one()
+            uow.commit()
+        return int(count), now
 
     def get(self, name: str, now: float) -> tuple[int, float]:
-        with self._lock:
-            count, last, forget_at = self._values.get(name, (0, 0.0, 0))
-            return (count, last) if forget_at > now else (0, 0.0)
+        with unit_of_work(platform=True) as uow:
+            row = uow.session.get(ThrottleCounter, name)
+        if row is None or row.forget_ms <= int(now * 1000):
+            return 0, 0.0
+        return row.count, row.last_ms / 1000
+
+
+def forget_stale(now: float | None = None) -> int:
+    """Delete counters past their memory (housekeeping)."""
+    now = clock.now().timestamp() if now is None else now
+    with unit_of_work(platform=True) as uow:
+        deleted = uow.session.execute(
+            delete(ThrottleCounter).where(ThrottleCounter.forget_ms <= int(now * 1000))
+        ).rowcount
+        uow.commit()
+    return deleted
 
 
 class RedisCounters:
@@ -89,14 +137,14 @@ class RedisCounters:
         return int(values.get(b"count", 0)), float(values.get(b"last", 0.0))
 
 
-def _counters() -> MemoryCounters | RedisCounters:
+def _counters() -> DatabaseCounters | RedisCounters:
     extensions = current_app.extensions
     if "jifen.throttle" not in extensions:
         config = extensions["jifen.config"]
         extensions["jifen.throttle"] = (
             RedisCounters(config.redis_url, config.queue_prefix)
             if config.redis_url
-            else MemoryCounters()
+            else DatabaseCounters()
         )
     return extensions["jifen.throttle"]
 

@@ -1,10 +1,10 @@
 """Card holders: one-time codes and holder sessions (tenants.holders).
 
 * ``holder_codes``: sign-in codes, counter codes and sign-in link tokens of a card, as
-  keyed digests; found by card (sign-in) or by digest (counter, link). Consumed inside
-  the tenant transaction a code authorizes, so it has no row-level security (like
-  ``cards``): a row is reachable only through the digest of its secret or its card.
-* ``holder_sessions``: bearer tokens over a card (digest only); the platform's alone.
+  keyed digests; found by card (sign-in) or by digest (counter, link).
+* ``holder_sessions``: bearer tokens over a card (digest only).
+
+Both are the platform's alone (row-level security on PostgreSQL).
 
 Revision ID: 0019
 Revises: 0018
@@ -57,17 +57,13 @@ def upgrade() -> None:
     op.create_index("ix_holder_sessions_card", "holder_sessions", ["card_id", "created"])
     if postgres.is_postgres():
         postgres.grant_app_role()
-        condition = "current_setting('app.platform', true) = 'on'"
-        op.execute("ALTER TABLE holder_sessions ENABLE ROW LEVEL SECURITY")
-        op.execute("ALTER TABLE holder_sessions FORCE ROW LEVEL SECURITY")
-        op.execute(
-            "CREATE POLICY holder_sessions_platform ON holder_sessions "
-            f"USING ({condition}) WITH CHECK ({condition})"
-        )
+        postgres.platform_only("holder_codes")
+        postgres.platform_only("holder_sessions")
 
 
 def downgrade() -> None:
     if postgres.is_postgres():
-        op.execute("DROP POLICY IF EXISTS holder_sessions_platform ON holder_sessions")
+        postgres.drop_platform_only("holder_sessions")
+        postgres.drop_platform_only("holder_codes")
     op.drop_table("holder_sessions")
     op.drop_table("holder_codes")

@@ -7,6 +7,7 @@ the caller's tenant id and never look at the request themselves.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -124,7 +125,14 @@ def _require_kinds(kinds: tuple[str, ...], what: str) -> Callable:
     return decorator
 
 
-def caller_key() -> str:
-    """What idempotency keys are scoped to: the caller's id, or ``public`` if none."""
+def caller_key(fingerprint: str) -> str:
+    """What idempotency keys are scoped to: the caller's id. An anonymous caller (signup,
+    holder sign-in) has none, so its keys are scoped to its address and the request's
+    ``fingerprint`` (``idempotency.request_hash``): a key alone never replays someone
+    else's answer (a holder session's token), and trying other bodies under a known key
+    tells nothing."""
     caller = g.get("caller")
-    return caller.id if caller is not None else "public"
+    if caller is not None:
+        return caller.id
+    seen = f"{request.remote_addr or '-'}\x1f{fingerprint}".encode()
+    return "anon:" + hashlib.sha256(seen).hexdigest()[:40]

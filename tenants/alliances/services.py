@@ -10,14 +10,18 @@ Earning and accepting. Alliance points live where every card's points live: in t
 card's membership of the alliance tenant (created on the card at its first alliance
 earn, like a swap's destination membership). A member merchant calls
 ``POST /v1/alliance/earn`` and ``POST /v1/alliance/redeem`` with its own client, naming
-the alliance currency and the card. Earning gives points and needs nothing more; a
-redemption at a merchant that did not enrol the card (no membership of its own on it)
-needs the holder's ``holder_code`` (``tenants.holders``): a card number alone spends
-nothing. Both run in a unit of work bound to the ALLIANCE
+the alliance currency and the card. Both run in a unit of work bound to the ALLIANCE
 (the ledger, program rules and members touched are the alliance's), after the membership
 has been checked active in that same transaction. Earning follows the alliance's program
 (one earning rule for the whole alliance) through ``points.post_earn``; the order id is
 kept as ``<merchant tenant id>:<order id>`` so two merchants' order numbers never collide.
+
+The holder's authority. Earning gives points and needs nothing more. A redemption at a
+merchant that did not enrol the card needs the holder's ``holder_code``
+(``tenants.holders``): a card number alone spends nothing. "Enrolled" means the merchant
+issued the card or linked it with the holder's code (``Member.enrolled``); a membership
+that a swap or an alliance earn opened is no consent. A merchant without that consent
+sees no ``balance_after`` of the card's alliance points.
 
 Clearing. Each issuance writes ``alliance_issuance`` (the merchant owes the alliance the
 SPU value of the points it issued); each redemption ``alliance_redemption`` (the alliance
@@ -32,6 +36,7 @@ rate), a step "upward" from tenants; the alternative was a second clearing model
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,7 +62,7 @@ from jifen.platform.ledger.model import Kind
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.holders import services as holders
 from jifen.tenants.members import points, wallets
-from jifen.tenants.members.model import Card, Member, MemberStatus
+from jifen.tenants.members.model import Card, Enrolment, Member, MemberStatus
 from jifen.tenants.members.services import find_card, looks_like_id, valid_card_number
 from jifen.tenants.model import Currency, Tenant, TenantKind
 
@@ -317,12 +322,14 @@ def earn(merchant_id: str, order: dict) -> AllianceEntry:
     raises.
     """
     alliance_id = _alliance_of_currency(order["alliance"])
+    number = valid_card_number(order["card_number"])
+    enrolled_here = _enrolled_by(merchant_id, number)
 
     def attempt() -> AllianceEntry:
         with unit_of_work(tenant_id=alliance_id) as uow:
             session = uow.session
             rate = _member_and_rate(session, alliance_id, merchant_id, order["alliance"])
-            member = _card_membership(session, alliance_id, order["card_number"], create=True)
+            member = _card_membership(session, alliance_id, number, create=True)
             earn_order = {
                 **{k: v for k, v in order.items() if k not in ("alliance", "card_number")},
                 "member_id": member.id,
@@ -342,6 +349,8 @@ def earn(merchant_id: str, order: dict) -> AllianceEntry:
             )
             session.flush()
             result = _entry(entry, alliance_id, member, order["order_id"], record)
+            if not enrolled_here:  # the card's alliance balance is not this merchant's to see
+                result = dataclasses.replace(result, balance_after=None)
             uow.commit(result)
             return result
 
@@ -368,19 +377,17 @@ def redeem(
     ledger.check_points(points)
     alliance_id = _alliance_of_currency(alliance)
     number = valid_card_number(card_number)
-    enrolled_here = _enrolled_by(merchant_id, number)
+    code_card = None
+    if not _enrolled_by(merchant_id, number):
+        code_card = holders.spend_holder_code(holder_code, used_by=merchant_id)
 
     def attempt() -> AllianceEntry:
         with unit_of_work(tenant_id=alliance_id) as uow:
             session = uow.session
             rate = _member_and_rate(session, alliance_id, merchant_id, alliance)
-            if not enrolled_here:
+            if code_card is not None:  # the holder's code must be this card's
                 card_id = session.scalar(select(Card.id).where(Card.number == number))
-                if card_id is None:  # the same answer as for another card's code
-                    raise holders.authorization_required(holder_code or "")
-                holders.redeem_holder_code(
-                    session, holder_code, card_id=card_id, used_by=merchant_id
-                )
+                holders.check_code_card(code_card, card_id or "unknown")
             member = _card_membership(session, alliance_id, number, create=False)
             wallet = wallets.member_wallet(session, member)
             transaction = ledger.debit(
@@ -413,17 +420,17 @@ def redeem(
 
 
 def _enrolled_by(merchant_id: str, card_number: str) -> bool:
-    """Does the merchant hold a membership of its own on the card? (Memberships are
-    never deleted, so this read may come before the redemption's transaction.)"""
+    """Did the merchant enrol the card with its holder's consent: issue it, or link it
+    with a holder code? (A membership a swap or an alliance earn opened is no consent.
+    Memberships are never deleted or re-enrolled, so this read may come before the
+    redemption's transaction.)"""
     with unit_of_work(platform=True) as uow:
-        return (
-            uow.session.scalar(
-                select(Member.id)
-                .join(Card, Card.id == Member.card_id)
-                .where(Card.number == card_number, Member.tenant_id == merchant_id)
-            )
-            is not None
+        enrolled = uow.session.scalar(
+            select(Member.enrolled)
+            .join(Card, Card.id == Member.card_id)
+            .where(Card.number == card_number, Member.tenant_id == merchant_id)
         )
+    return enrolled in (Enrolment.ISSUED, Enrolment.LINKED)
 
 
 def _alliance_of_currency(code: str) -> str:
@@ -476,11 +483,14 @@ def _card_membership(
             "The card holds no alliance points.", code="no_membership", param="card_number"
         )
     if member is None:
+        name = f"card:{number}"
+        if session.scalar(select(Member.id).where(Member.external_id == name)):
+            name = f"card:{number}:{new_id('j')[2:10]}"  # taken before names were reserved
         member = Member(
             id=new_id("mem"),
             tenant_id=alliance_id,
             card_id=card.id,
-            external_id=f"card:{number}",
+            external_id=name,
             status=MemberStatus.ACTIVE.value,
             created=clock.now(),
         )

@@ -6,17 +6,16 @@ A ``HolderCode`` is a one-time secret of one card, kept only as a keyed digest
 * ``sign_in``: 6 digits sent to the card's contact, good for 10 minutes and 5 wrong
   tries; asking for a new one voids the old;
 * ``counter``: 18 digits the signed-in holder hands over at a counter (a 付款码), good
-  for 60 seconds and one use; it names its card, so its digest is unique;
+  for 60 seconds and one attempt; it names its card, so its digest is unique;
 * ``link``: the token of a wallet sign-in link sent by email, good for 15 minutes and one
   use.
 
 A ``HolderSession`` is a bearer token (``hs_…``, only its SHA-256 digest is kept) over the
 whole card, for ``/v1/me/*`` and the wallet; it ends at ``expires_at`` or when signed out.
 
-Cards are platform-wide, so neither table is tenant-owned. ``holder_sessions`` is the
-platform's alone (row-level security on PostgreSQL); ``holder_codes`` is read and
-consumed inside the tenant transaction that the code authorizes (so a refused use case
-leaves the code unused), and a row is found only by the digest of its secret.
+Cards are platform-wide, so neither table is tenant-owned: both are the platform's
+alone (row-level security on PostgreSQL); a code is spent in a platform transaction of
+its own before the use case it authorizes runs.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ contact; ``open_session`` trades the code for a holder session (``hs_…``). The
 the oldest membership's that has one (``email`` or ``phone``): a tenant that links the
 card later cannot redirect the codes while an earlier one has a contact on file.
 
-Authority: ``issue_counter_code`` gives a signed-in holder an 18-digit code for one use
+Authority: ``issue_counter_code`` gives a signed-in holder an 18-digit code for one try
 within 60 seconds; a use case that needs the holder's authority (linking the card,
 another tenant's quote, acceptance, an alliance redemption at a merchant that did not
-enrol the card) calls ``redeem_holder_code`` inside its own transaction, so the code is
-spent only if the use case commits.
+enrol the card) calls ``spend_holder_code`` before it starts: one code, one attempt,
+whatever the answer (``check_code_card`` then ties it to the card acted on).
 
 Throttling (``platform.throttle``): at most ``REQUESTS_PER_HOUR`` code requests per card
 number and per client address; failed sign-ins slow down per card and per address with a
@@ -20,7 +20,10 @@ the one before it. No code, link or token is ever logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,6 +58,7 @@ SESSION_TTL = timedelta(hours=2)
 MAX_WRONG_CODES = 5
 REQUESTS_PER_HOUR = 5
 SESSION_PREFIX = "hs"
+ANSWER_TIME = 0.15  # seconds: a code or link request takes this long whatever it finds
 LOCALES = ("zh-CN", "en")
 CHANNELS = ("email", "sms")
 
@@ -72,6 +76,17 @@ class Contact:
     address: str
 
 
+@contextlib.contextmanager
+def _steady(seconds: float = ANSWER_TIME) -> Iterator[None]:
+    """Take at least ``seconds``, so the answer's timing does not tell whether a card (and
+    a message to its contact) was found."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+
 def request_sign_in_code(
     card_number: str, *, channel: str | None = None, locale: str = "zh-CN", client_address: str
 ) -> None:
@@ -79,7 +94,8 @@ def request_sign_in_code(
 
     Raises Unprocessable (``invalid_card_number``: not a card number at all) and
     RateLimited (too many requests for this number or from this address this hour).
-    Otherwise returns nothing, whatever the card: the caller cannot tell.
+    Otherwise returns nothing, whatever the card, in no less than ``ANSWER_TIME``: the
+    caller cannot tell.
     """
     number = _valid_number(card_number)
     wait = max(
@@ -90,6 +106,11 @@ def request_sign_in_code(
         raise RateLimited(
             f"Too many codes asked for; try again in {wait} seconds.", retry_after=wait
         )
+    with _steady():
+        _send_sign_in_code(number, channel, locale)
+
+
+def _send_sign_in_code(number: str, channel: str | None, locale: str) -> None:
     with unit_of_work(platform=True) as uow:
         session = uow.session
         card_id = session.scalar(select(Card.id).where(Card.number == number))
@@ -193,21 +214,30 @@ def open_session(card_number: str, code: str, *, client_address: str) -> IssuedS
     """
     number = cards.normalise_card_number(card_number) if isinstance(card_number, str) else ""
     _check_not_throttled(number, client_address)
-    typed = codes.normalise_code(code)
+    issued = _trade_code(number, codes.normalise_code(code))
+    if issued is None:  # counted after the transaction: the counters keep their own
+        sign_in_failed(number, client_address)
+        raise InvalidCode("The code is wrong or no longer valid.", param="code")
+    return issued
+
+
+def _trade_code(number: str, typed: str | None) -> IssuedSession | None:
+    """A session for the card's live code if ``typed`` is it; else count the wrong try
+    against the code (the fifth voids it) and None."""
     with unit_of_work(platform=True) as uow:
         session = uow.session
         now = clock.now()
-        valid = cards.is_valid_card_number(number)
-        row = _live_sign_in_code(session, number, now) if valid else None
-        right = row is not None and typed is not None
-        if not (right and codes.same(_sign_in_digest(row, typed), row.code_digest)):
-            if row is not None:
-                row.failed_attempts += 1
-                if row.failed_attempts >= MAX_WRONG_CODES:
-                    row.voided_at = now
-                uow.commit()
-            sign_in_failed(number, client_address)
-            raise InvalidCode("The code is wrong or no longer valid.", param="code")
+        row = (
+            _live_sign_in_code(session, number, now) if cards.is_valid_card_number(number) else None
+        )
+        if row is None:
+            return None
+        if typed is None or not codes.same(_sign_in_digest(row, typed), row.code_digest):
+            row.failed_attempts += 1
+            if row.failed_attempts >= MAX_WRONG_CODES:
+                row.voided_at = now
+            uow.commit()
+            return None
         row.used_at = now
         issued = start_session(session, row.card_id, via="code", now=now)
         uow.commit(issued)
@@ -365,40 +395,47 @@ def issue_counter_code(card_id: str) -> CounterCode:
         return issued
 
 
-def redeem_holder_code(
-    session: Session, holder_code: str | None, *, card_id: str | None = None, used_by: str
-) -> str:
-    """Spend a counter code in the caller's transaction; the card it belongs to.
+def spend_holder_code(holder_code: str | None, *, used_by: str) -> str:
+    """Spend a counter code, in its own transaction; the card it belongs to.
 
-    ``card_id``: the card the use case is about, when it knows it; the code must be that
-    card's. Raises HolderAuthorizationRequired (403) when the code is missing, unknown,
-    used, expired or another card's — one answer for all. Spent only if the caller
-    commits; two uses race on the row and one of them finds it used.
+    A code is good for one attempt, like a payment code: it is spent before the use case
+    it authorizes runs, whatever that use case then answers, so a merchant cannot try it
+    on one currency after another to read a card's balances. Call it before opening the
+    use case's unit of work (SQLite has one writer). Raises HolderAuthorizationRequired
+    (403) when the code is missing, unknown, used or expired — one answer for all; two
+    uses race on the row and only one spends it.
     """
     typed = codes.normalise_code(holder_code)
     if typed is None:
         raise authorization_required(holder_code)
     now = clock.now()
-    digest = codes.digest(_key(), CodePurpose.COUNTER, typed)
-    conditions = [
-        HolderCode.code_digest == digest,
-        HolderCode.purpose == CodePurpose.COUNTER.value,
-        HolderCode.used_at.is_(None),
-        HolderCode.voided_at.is_(None),
-        HolderCode.expires_at > now,
-    ]
-    if card_id is not None:
-        conditions.append(HolderCode.card_id == card_id)
-    spent = session.execute(
-        update(HolderCode)
-        .where(*conditions)
-        .values(used_at=now, used_by=used_by[:64])
-        .returning(HolderCode.card_id)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if spent is None:
+    with unit_of_work(platform=True) as uow:
+        card_id = uow.session.execute(
+            update(HolderCode)
+            .where(
+                HolderCode.code_digest == codes.digest(_key(), CodePurpose.COUNTER, typed),
+                HolderCode.purpose == CodePurpose.COUNTER.value,
+                HolderCode.used_at.is_(None),
+                HolderCode.voided_at.is_(None),
+                HolderCode.expires_at > now,
+            )
+            .values(used_at=now, used_by=used_by[:64])
+            .returning(HolderCode.card_id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        uow.commit()
+    if card_id is None:
         raise authorization_required(holder_code)
-    return spent
+    return card_id
+
+
+def check_code_card(code_card: str | None, card_id: str | None) -> str:
+    """The card a use case acts on, once the holder's code (spent: ``code_card``) is
+    that card's. Raises HolderAuthorizationRequired: no code, or another card's, or no
+    card with the number named (the same answer, so numbers cannot be probed)."""
+    if code_card is None or (card_id is not None and card_id != code_card):
+        raise authorization_required(code_card)
+    return code_card
 
 
 def authorization_required(holder_code: object) -> HolderAuthorizationRequired:
@@ -431,6 +468,11 @@ def request_sign_in_link(
         )
     if "@" not in address or len(address) > 254:
         return
+    with _steady():
+        _send_sign_in_links(address, link_base, locale)
+
+
+def _send_sign_in_links(address: str, link_base: str, locale: str) -> None:
     with unit_of_work(platform=True) as uow:
         session = uow.session
         now = clock.now()

@@ -33,6 +33,17 @@ class MemberStatus(enum.StrEnum):
     FROZEN = "frozen"
 
 
+class Enrolment(enum.StrEnum):
+    """How a membership came to be, which says whether the tenant has the holder's
+    consent to the card: it issued the card, or linked it with the holder's code. A
+    membership a swap or an alliance earn opened (points given to the card) is no
+    consent; neither is a link made before holder codes existed."""
+
+    ISSUED = "issued"
+    LINKED = "linked"
+    JOINED = "joined"
+
+
 class Card(Created, Base):
     __tablename__ = "cards"
     __table_args__ = (CheckConstraint("length(number) = 16", name="card_number_length"),)
@@ -47,6 +58,7 @@ class Member(TenantOwned, Created, Base):
         UniqueConstraint("tenant_id", "external_id", name="members_external_id_per_tenant"),
         UniqueConstraint("tenant_id", "card_id", name="members_one_per_card_and_tenant"),
         CheckConstraint("status IN ('active', 'frozen')", name="member_status"),
+        CheckConstraint(one_of("enrolled", Enrolment), name="member_enrolled"),
         Index("ix_members_tenant_created", "tenant_id", "created", "id"),
         Index("ix_members_card_id", "card_id"),
     )
@@ -61,6 +73,9 @@ class Member(TenantOwned, Created, Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     tier: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE.value)
+    enrolled: Mapped[str] = mapped_column(
+        String(8), default=Enrolment.JOINED.value, server_default=Enrolment.JOINED.value
+    )
 
     card: Mapped[Card] = relationship(lazy="joined", innerjoin=True)
 

@@ -25,7 +25,7 @@ from jifen.tenants.holders import services as holders
 from jifen.tenants.model import Currency, Tenant
 
 from . import cards, wallets
-from .model import Card, Member, MemberStatus
+from .model import Card, Enrolment, Member, MemberStatus
 
 CARD_ISSUE_ATTEMPTS = 5
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -51,10 +51,10 @@ def create_member(
     """Enrol a customer: issue a new card, or give an existing card this membership.
 
     An existing card is linked only with its holder's authority: ``holder_code``, a
-    counter code the holder handed over (``card_number`` may then be left out). Without
-    it, any ``card_number`` but one of this tenant's own members is 403, whether or not
-    the card exists (a card number never proves who holds it, and the answer must not
-    tell which numbers were issued).
+    counter code the holder handed over, spent by this call whatever it answers
+    (``card_number`` may then be left out). Without it, any ``card_number`` but one of
+    this tenant's own members is 403, whether or not the card exists (a card number
+    never proves who holds it, and the answer must not tell which numbers were issued).
 
     Raises Unprocessable (``invalid_card_number``) when the number fails the Luhn check,
     HolderAuthorizationRequired (403 ``holder_authorization_required``), Conflict
@@ -62,6 +62,9 @@ def create_member(
     Conflict (``card_already_member``) when the card already holds a membership here, and
     PlanLimit (403 ``plan_limit``) when the tenant's plan allows no more members.
     """
+    if card_number is not None:
+        valid_card_number(card_number)  # a typo costs the holder no code
+    code_card = holders.spend_holder_code(holder_code, used_by=tenant_id) if holder_code else None
     with unit_of_work(tenant_id=tenant_id) as uow:
         session = uow.session
         if session.scalar(select(Member.id).where(Member.external_id == external_id)):
@@ -72,9 +75,10 @@ def create_member(
             )
         check_member_limit(session, tenant_id)
         if card_number is None and holder_code is None:
-            card = _issue_card(session)
+            card, enrolled = _issue_card(session), Enrolment.ISSUED
         else:
-            card = _card_to_link(session, tenant_id, card_number, holder_code)
+            card = _card_to_link(session, tenant_id, card_number, code_card)
+            enrolled = Enrolment.LINKED
         if session.scalar(select(Member.id).where(Member.card_id == card.id)):
             raise Conflict(
                 "This card already holds a membership in this tenant.",
@@ -91,6 +95,7 @@ def create_member(
             name=name,
             birthday=birthday,
             status=MemberStatus.ACTIVE.value,
+            enrolled=enrolled.value,
         )
         try:
             session.add(member)
@@ -111,21 +116,19 @@ def create_member(
 
 
 def _card_to_link(
-    session: Session, tenant_id: str, card_number: str | None, holder_code: str | None
+    session: Session, tenant_id: str, card_number: str | None, code_card: str | None
 ) -> Card:
-    """The existing card to enrol, with the holder's authority (see ``create_member``)."""
+    """The existing card to enrol, with the holder's authority (see ``create_member``):
+    ``code_card`` is the card of the holder code spent for this call, if any."""
     card = None
     if card_number is not None:
-        number = valid_card_number(card_number)
-        card = session.scalar(select(Card).where(Card.number == number))
-        if card is None:  # the same answer as a card without the holder's code
-            raise holders.authorization_required(holder_code)
-        if session.scalar(select(Member.id).where(Member.card_id == card.id)):
+        card = session.scalar(select(Card).where(Card.number == valid_card_number(card_number)))
+        if card is None:  # the same answer as for a card without its holder's code
+            raise holders.authorization_required(code_card)
+        if code_card is None and session.scalar(select(Member.id).where(Member.card_id == card.id)):
             return card  # already this tenant's member: create_member says so (409)
-    card_id = holders.redeem_holder_code(
-        session, holder_code, card_id=card.id if card else None, used_by=tenant_id
-    )
-    return card if card is not None else session.get(Card, card_id)
+    card_id = holders.check_code_card(code_card, card.id if card else None)
+    return card or session.get(Card, card_id)
 
 
 def valid_card_number(card_number: str) -> str:

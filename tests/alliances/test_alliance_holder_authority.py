@@ -62,3 +62,54 @@ def test_an_unknown_card_gets_the_same_answer_as_a_card_without_a_code(api, clie
     join(client, alliance, stranger)
     response = redeem(client, stranger, alliance, new_card_number())
     assert_error(response, 403, "holder_authorization_required")
+
+
+def test_a_membership_a_swap_opened_is_no_consent(api, client, alliance):
+    """The outside attack: a merchant gets a membership of a card it never saw (a swap
+    into its currency opens one), then redeems the card's alliance points."""
+    shop, thief = signup(api), signup(api)
+    join(client, alliance, shop)
+    join(client, alliance, thief)
+    for tenant in (shop, thief):
+        client.put(
+            "/v1/exchange/settings",
+            json={"spu_rate": "1", "inbound": True, "outbound": True},
+            headers=tenant.auth,
+        )
+    card = card_of(client, shop)
+    earn(client, shop, alliance, card)
+    member = client.get(
+        "/v1/members", query_string={"card_number": card}, headers=shop.auth
+    ).get_json()["data"][0]
+    award = {"member_id": member["id"], "event": "manual", "points": 50, "reason": "t"}
+    assert client.post("/v1/awards", json=award, headers=shop.auth).status_code == 201
+    quote = client.post(
+        "/v1/exchange/quotes",
+        json={"card_number": card, "from_currency": shop.currency_code,
+              "to_currency": thief.currency_code, "points": 10},
+        headers=shop.auth,
+    ).get_json()  # fmt: skip
+    assert client.post("/v1/exchange/swaps", json={"quote_id": quote["id"]},
+                       headers=shop.auth).status_code == 201  # fmt: skip
+    # The thief now holds a membership of the card, opened by the swap: still no consent.
+    before = alliance_balance(client, alliance, card)
+    assert_error(redeem(client, thief, alliance, card), 403, "holder_authorization_required")
+    assert alliance_balance(client, alliance, card) == before
+
+
+def test_an_earn_by_a_merchant_that_did_not_enrol_the_card_shows_no_balance(
+    api, client, alliance
+):
+    shop, other = signup(api), signup(api)
+    join(client, alliance, shop)
+    join(client, alliance, other)
+    card = card_of(client, shop)
+    earn(client, shop, alliance, card)
+    body = {"alliance": alliance.currency_code, "card_number": card, "order_id": "o-other",
+            "amount": 100, "currency": "CNY"}  # fmt: skip
+    earned = client.post("/v1/alliance/earn", json=body, headers=other.auth)
+    assert earned.status_code == 201, earned.get_json()
+    assert earned.get_json()["balance_after"] is None
+    mine = {**body, "order_id": "o-mine"}
+    own = client.post("/v1/alliance/earn", json=mine, headers=shop.auth).get_json()
+    assert own["balance_after"] == alliance_balance(client, alliance, card)

@@ -293,9 +293,10 @@ def test_a_third_tenant_may_not_quote_for_a_card(exchange, api):
     assert_error(exchange.quote(member["card_number"], 1000, who=api.signup()), 403, "not_a_party")
 
 
-def test_an_unknown_card_is_404(exchange):
+def test_an_unknown_card_answers_like_a_card_without_a_membership(exchange):
     payload = "880000000000000"
-    assert_error(exchange.quote(payload + luhn_check_digit(payload), 1000), 404)
+    unknown = exchange.quote(payload + luhn_check_digit(payload), 1000)
+    assert_error(unknown, 422, "no_membership")  # which numbers were issued stays unsaid
 
 
 def test_the_inbound_cap_limits_what_the_destination_issues_per_day(exchange, api):

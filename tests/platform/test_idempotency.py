@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 from factories import assert_error, signup_body, unique
+from flask import g
 from sqlalchemy import func, select
 
 from jifen.platform import clock, idempotency
+from jifen.platform.auth.callers import caller_key
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from jifen.platform.idempotency import IdempotencyRecord
@@ -24,12 +26,20 @@ def tenant_count() -> int:
         return uow.session.scalar(select(func.count()).select_from(Tenant))
 
 
+ANONYMOUS = "anon:"  # an anonymous caller's keys: scoped to its address and the body
+
+
 def key_count(caller: str, key: str) -> int:
+    who = (
+        IdempotencyRecord.caller.startswith(ANONYMOUS)
+        if caller == ANONYMOUS
+        else IdempotencyRecord.caller == caller
+    )
     with unit_of_work(platform=True) as uow:
         return uow.session.scalar(
             select(func.count())
             .select_from(IdempotencyRecord)
-            .where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+            .where(who, IdempotencyRecord.key == key)
         )
 
 
@@ -58,12 +68,40 @@ def test_key_order_in_the_body_does_not_matter(client):
     assert response.headers.get("Idempotent-Replayed") == "true"
 
 
-def test_same_key_with_another_body_is_409_reused(client):
+def test_same_key_with_another_body_is_409_reused(api, client):
+    tenant = api.signup()
     key = unique("key-")
-    assert post_signup(client, signup_body(), key).status_code == 201
-    before = tenant_count()
-    assert_error(post_signup(client, signup_body(), key), 409, "idempotency_key_reused")
-    assert tenant_count() == before
+
+    def enrol(external_id: str):
+        return client.post(
+            "/v1/members",
+            json={"external_id": external_id},
+            headers={**tenant.auth, "Idempotency-Key": key},
+        )
+
+    first = enrol(unique("c-"))
+    assert first.status_code == 201
+    assert_error(enrol(unique("c-")), 409, "idempotency_key_reused")
+    listed = client.get("/v1/members", headers=tenant.auth).get_json()["data"]
+    assert [member["id"] for member in listed] == [first.get_json()["id"]]
+
+
+def test_an_anonymous_callers_key_replays_only_for_the_same_address_and_body(client):
+    """No credentials, no identity: a key alone must never hand one person's answer
+    (a signup's client secret, a holder session's token) to another."""
+    key, body = unique("key-"), signup_body()
+    first = post_signup(client, body, key)
+    assert first.status_code == 201
+    elsewhere = client.post(
+        "/v1/signup",
+        json=body,
+        headers={"Idempotency-Key": key},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )
+    assert "Idempotent-Replayed" not in elsewhere.headers
+    assert elsewhere.get_json() != first.get_json()
+    other_body = post_signup(client, signup_body(), key)  # a different request, not a 409
+    assert other_body.status_code == 201 and "Idempotent-Replayed" not in other_body.headers
 
 
 def test_a_request_that_failed_releases_the_key_for_a_corrected_retry(api, client):
@@ -71,7 +109,7 @@ def test_a_request_that_failed_releases_the_key_for_a_corrected_retry(api, clien
     key, body = unique("key-"), signup_body()
     body["tenant"]["slug"] = taken.slug
     assert_error(post_signup(client, body, key), 409, "slug_taken")
-    assert key_count("public", key) == 0
+    assert key_count(ANONYMOUS, key) == 0
     body["tenant"]["slug"] = unique("t-")
     # Another body under the same key is fine now: the failed attempt left nothing.
     response = post_signup(client, body, key)
@@ -123,10 +161,12 @@ def test_a_concurrent_duplicate_is_409_in_use(app):
 
 
 def test_a_concurrent_duplicate_over_http_is_409_in_use(app, client):
-    caller, key, body = "public", unique("key-"), signup_body()
+    key, body = unique("key-"), signup_body()
     fingerprint = idempotency.request_hash("POST", "/v1/signup", _json_bytes(body))
-    with app.test_request_context():
-        claim = idempotency.begin(caller, key, fingerprint, ttl=TTL)
+    as_the_test_client = {"REMOTE_ADDR": "127.0.0.1"}
+    with app.test_request_context("/v1/signup", method="POST", environ_base=as_the_test_client):
+        g.caller = None  # anonymous, as the signup below (g outlives requests in tests)
+        claim = idempotency.begin(caller_key(fingerprint), key, fingerprint, ttl=TTL)
     before = tenant_count()
     assert_error(post_signup(client, body, key), 409, "idempotency_key_in_use")
     assert tenant_count() == before
@@ -171,7 +211,7 @@ def test_a_key_past_its_retention_starts_afresh(client):
 def test_housekeeping_purges_expired_keys(api, client):
     key = unique("key-")
     assert post_signup(client, signup_body(), key).status_code == 201
-    assert key_count("public", key) == 1
+    assert key_count(ANONYMOUS, key) == 1
 
     def run_housekeeping():
         headers = {"Authorization": f"Bearer {api.platform_token()}"}
@@ -181,11 +221,11 @@ def test_housekeeping_purges_expired_keys(api, client):
 
     with clock.frozen_at(clock.now() + TTL - timedelta(minutes=1)):
         run_housekeeping()
-    assert key_count("public", key) == 1
+    assert key_count(ANONYMOUS, key) == 1
     with clock.frozen_at(clock.now() + TTL + timedelta(minutes=1)):
         response = run_housekeeping()
     assert response.get_json()["result"]["idempotency_keys_deleted"] >= 1
-    assert key_count("public", key) == 0
+    assert key_count(ANONYMOUS, key) == 0
 
 
 def test_an_overlong_key_is_refused(client):
