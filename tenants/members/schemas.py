@@ -28,13 +28,13 @@ def _minor_units(**kwargs) -> ma.fields.Integer:
 # --- members -------------------------------------------------------------------------
 
 
-class MemberInput(StrictSchema):
-    external_id = ma.fields.String(required=True, validate=[REFERENCE, NOT_A_CARD_NAME])
 # Memberships that a swap or an alliance earn opens are named ``card:<number>``; a
 # merchant's own ids may not take that form, so the two never collide.
 NOT_A_CARD_NAME = validate.Regexp(r"^(?!card:)", error="external_id may not start with 'card:'.")
 
 
+class MemberInput(StrictSchema):
+    external_id = ma.fields.String(required=True, validate=[REFERENCE, NOT_A_CARD_NAME])
     card_number = ma.fields.String(validate=validate.Length(min=1, max=32))
     holder_code = ma.fields.String(validate=validate.Length(min=1, max=64))
     email = ma.fields.Email(validate=validate.Length(max=254))
