@@ -35,6 +35,7 @@ MODEL_MODULES = [
     "jifen.tenants.lottery.model",
     "jifen.platform.console.activity",
     "jifen.tenants.holders.model",
+    "jifen.platform.throttle",
     "jifen.platform.messages.model",
 ]
 
