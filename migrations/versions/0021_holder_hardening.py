@@ -24,6 +24,8 @@ down_revision = "0020"
 branch_labels = None
 depends_on = None
 
+Count = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 FIRST_OF_ITS_CARD = """
 UPDATE members SET enrolled = 'issued'
 WHERE id = (
@@ -45,9 +47,9 @@ def upgrade() -> None:
     op.create_table(
         "throttle_counters",
         sa.Column("key", sa.String(100), primary_key=True),
-        sa.Column("count", sa.BigInteger(), nullable=False),
-        sa.Column("last_ms", sa.BigInteger(), nullable=False),
-        sa.Column("forget_ms", sa.BigInteger(), nullable=False),
+        sa.Column("count", Count, nullable=False),
+        sa.Column("last_ms", Count, nullable=False),
+        sa.Column("forget_ms", Count, nullable=False),
     )
     op.create_index("ix_throttle_counters_forget_ms", "throttle_counters", ["forget_ms"])
     if postgres.is_postgres():
