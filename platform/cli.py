@@ -135,5 +135,70 @@ def create_client(name: str, scopes: str) -> None:
     click.echo(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
 
 
+@platform.command("create-staff")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["operator", "finance"]))
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password (one line, at least 10 characters) from standard input "
+    "instead of sending an invitation.",
+)
+@click.option(
+    "--locale",
+    default="zh-CN",
+    show_default=True,
+    type=click.Choice(["zh-CN", "en"]),
+    help="The invitation's language.",
+)
+def create_staff(email: str, role: str, password_stdin: bool, locale: str) -> None:
+    """Create a platform staff user (operator or finance).
+
+    With --password-stdin the user exists at once with that password. Without it an
+    invitation is mailed to EMAIL (through the outbox: with no JIFEN_SMTP_URL it waits
+    in the operator console's Outbox) and its link is printed too; it works once, for 7
+    days, and the person chooses their password (or, if they already have a console
+    account, confirms it). Prints one JSON line: {"email", "role"}, plus
+    "invitation_link" and "invitation_expires" when an invitation was sent.
+    """
+    from .auth import staff
+    from .errors import JifenError
+
+    password = _password_from_stdin() if password_stdin else None
+    app = _app()
+    with app.app_context():
+        try:
+            if password is not None:
+                user = staff.create_platform_staff(email, role, password)
+                result = {"email": user.email, "role": user.platform_role}
+            else:
+                invited = staff.invite(
+                    tenant_id=None,
+                    email=email,
+                    role=role,
+                    invited_by=None,
+                    link_base=app.extensions["jifen.config"].public_url,
+                    locale=locale,
+                )
+                result = {
+                    "email": invited.invitation.email,
+                    "role": invited.invitation.role,
+                    "invitation_link": invited.link,
+                    "invitation_expires": invited.invitation.expires_at.isoformat(),
+                }
+        except JifenError as error:
+            raise click.ClickException(error.message) from None
+    click.echo(json.dumps(result))
+
+
+def _password_from_stdin() -> str:
+    """The first line of standard input, without its line ending."""
+    text = sys.stdin.read()
+    lines = text.splitlines()
+    if len(lines) > 1 and any(line for line in lines[1:]):
+        raise click.ClickException("Give the password as one line on standard input.")
+    return lines[0] if lines else ""
+
+
 if __name__ == "__main__":
     main()

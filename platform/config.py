@@ -56,6 +56,9 @@ class Config:
     mail_from: str = "Jifen <no-reply@jifen.localhost>"
     sms_url: str | None = None
     sms_token: str | None = None
+    # A settlement line marked paid by hand for more than this (minor units of the
+    # batch's currency) is paid only once a second platform staff user confirms it.
+    manual_payment_approval_threshold: int = 1_000_000
     testing: bool = False
 
     @classmethod
@@ -82,6 +85,9 @@ class Config:
             mail_from=env.get("JIFEN_MAIL_FROM") or Config.mail_from,
             sms_url=env.get("JIFEN_SMS_URL") or None,
             sms_token=env.get("JIFEN_SMS_TOKEN") or None,
+            manual_payment_approval_threshold=int(
+                env.get("JIFEN_MANUAL_PAYMENT_APPROVAL_THRESHOLD") or 1_000_000
+            ),
         )
         return replace(config, **overrides)  # type: ignore[arg-type]
 

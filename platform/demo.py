@@ -3,8 +3,10 @@
 It signs up two merchants and an alliance (on the Scale plan, which includes the
 exchange and alliances), a platform operator (``DEMO_OPERATOR``: the console's Outbox
 shows them the messages an instance without a mail server holds, such as the demo card's
-sign-in codes), then the widgets part (``jifen.widgets.demo``: exchange rates, a demo
-card with points in both merchants and an email on file, a reward) and the flows below:
+sign-in codes) and a member of the platform's finance team (``DEMO_FINANCE``: the
+settlement batches), both with ``DEMO_PASSWORD``, then the widgets part
+(``jifen.widgets.demo``: exchange rates, a demo card with points in both merchants and an
+email on file, a reward) and the flows below:
 the merchants join the alliance and one issues alliance points, the card swaps between
 programs, and the day's clearing is settled (closed, approved by another person, paid by
 hand).
@@ -26,6 +28,7 @@ DEMO_FILE = DEFAULT_INSTANCE_DIR / "demo.json"
 
 DEMO_PASSWORD = "jifen-demo-password"
 DEMO_OPERATOR = "operator@demo.jifen.example"
+DEMO_FINANCE = "finance@demo.jifen.example"
 
 DEMO_TENANTS = [
     {
@@ -78,6 +81,7 @@ def load_demo() -> dict:
     from jifen.widgets.demo import load_widgets_demo
 
     operator = load_demo_operator()
+    finance = load_demo_staff(DEMO_FINANCE, "finance", "Demo finance")
     widgets = load_widgets_demo()
     flows = load_flows_demo(widgets.get("card_number"))
     return {
@@ -89,23 +93,33 @@ def load_demo() -> dict:
         "created": [entry["slug"] for entry in created],
         "owner_password": DEMO_PASSWORD,
         "operator": operator,
+        "finance": finance,
+        "staff_password": DEMO_PASSWORD,
     }
 
 
 def load_demo_operator() -> str:
     """A platform operator for the console (password ``DEMO_PASSWORD``), once."""
-    from jifen.platform.auth.model import StaffUser
+    return load_demo_staff(DEMO_OPERATOR, "operator", "Demo operator")
+
+
+def load_demo_staff(email: str, platform_role: str, name: str) -> str:
+    """A platform staff user with ``platform_role`` (password ``DEMO_PASSWORD``), once."""
+    from jifen.platform.auth.model import PlatformRole, StaffUser
     from jifen.platform.auth.services import new_staff_user
 
     with unit_of_work(platform=True) as uow:
-        if uow.session.scalar(select(StaffUser.id).where(StaffUser.email == DEMO_OPERATOR)):
-            return DEMO_OPERATOR
-        user = new_staff_user(
-            uow.session, email=DEMO_OPERATOR, password=DEMO_PASSWORD, name="Demo operator"
+        if uow.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
+            return email
+        new_staff_user(
+            uow.session,
+            email=email,
+            password=DEMO_PASSWORD,
+            name=name,
+            platform_role=PlatformRole(platform_role),
         )
-        user.is_platform_operator = True
         uow.commit()
-    return DEMO_OPERATOR
+    return email
 
 
 def load_flows_demo(card_number: str | None) -> dict:
@@ -114,7 +128,7 @@ def load_flows_demo(card_number: str | None) -> dict:
     from jifen.exchange import pricing, swaps
     from jifen.exchange import settings as exchange_settings
     from jifen.platform import clock
-    from jifen.settlement import payments
+    from jifen.settlement import manual, payments
     from jifen.settlement import services as settlement
     from jifen.settlement.model import SettlementBatch
     from jifen.tenants.alliances import services as alliances
@@ -151,5 +165,5 @@ def load_flows_demo(card_number: str | None) -> dict:
     settlement.approve_batch(batch_id, "demo-finance-2")
     payments.pay_batch(batch_id)
     for instruction in payments.list_instructions(batch_id):
-        payments.mark_paid(batch_id, instruction.tenant_id, "demo-finance-2", "DEMO-BANK-REF")
+        manual.mark_paid(batch_id, instruction.tenant_id, "demo-finance-2", "DEMO-BANK-REF")
     return {"swap": swap.id, "settlement_batch": batch_id}

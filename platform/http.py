@@ -139,30 +139,63 @@ def _first_problem(fields: Any, prefix: str = "") -> tuple[str | None, str]:
 class JifenBlueprint(Blueprint):
     """A blueprint whose ``response`` also tells an idempotent request how to store the
     body it is about to return (see ``platform.idempotency``), and stores it itself when
-    the view's unit of work did not."""
+    the view's unit of work did not.
 
-    def response(self, status_code: int, schema: Any = None, **kwargs: Any):  # type: ignore[override]
+    ``alternatives`` maps a result type to another ``(status, schema)``, for a use case
+    that answers in one of two ways (a manual award posts at once, 201 ``transaction``,
+    or waits for a second person, 202 ``adjustment``): the view returns what the use case
+    returned, and both the response and the stored replay follow its type."""
+
+    def response(  # type: ignore[override]
+        self,
+        status_code: int,
+        schema: Any = None,
+        *,
+        alternatives: dict[type, tuple[int, Any]] | None = None,
+        **kwargs: Any,
+    ):
         document_and_dump = super().response(status_code, schema, **kwargs)
         instance = resolve_schema_instance(schema) if schema is not None else None
+        others = [
+            (kind, int(other_status), resolve_schema_instance(other_schema))
+            for kind, (other_status, other_schema) in (alternatives or {}).items()
+        ]
+
+        def other_for(result: Any) -> tuple[int, Any] | None:
+            for kind, other_status, other in others:
+                if isinstance(result, kind):
+                    return other_status, other
+            return None
+
+        def render(result: Any) -> tuple[int, Any]:
+            other = other_for(result)
+            if other is not None:
+                return other[0], other[1].dump(result)
+            return int(status_code), (instance.dump(result) if instance is not None else result)
 
         def decorator(func):
             @wraps(func)
             def announce_rendering(*args: Any, **kw: Any) -> Any:
                 claim = idempotency.current_claim()
                 if claim is not None:
-                    claim.status = int(status_code)
-                    claim.render = instance.dump if instance is not None else (lambda r: r)
+                    claim.render = render
                 result = func(*args, **kw)
-                if (
-                    claim is not None
-                    and not claim.recorded
-                    and not isinstance(result, (tuple, Response))
-                ):
+                if isinstance(result, (tuple, Response)):
+                    return result
+                if claim is not None and not claim.recorded:
                     # The view's own unit of work stored nothing: store what we answer.
-                    idempotency.record_response(claim, claim.status, claim.render(result))
-                return result
+                    idempotency.record_response(claim, *render(result))
+                if other_for(result) is None:
+                    return result
+                other_status, body = render(result)
+                response = jsonify(body)
+                response.status_code = other_status
+                return response
 
-            return document_and_dump(announce_rendering)
+            wrapped = document_and_dump(announce_rendering)
+            for _kind, other_status, other in others:
+                wrapped = self.alt_response(other_status, schema=other, success=True)(wrapped)
+            return wrapped
 
         return decorator
 

@@ -69,8 +69,8 @@ class Claim:
     caller: str
     key: str
     token: str
-    status: int = 200
-    render: Any = None  # callable(result) -> JSON-able body, set by the view layer
+    # callable(result) -> (status, JSON-able body), set by the view layer
+    render: Any = None
     recorded: bool = False
 
 
@@ -179,7 +179,7 @@ def _record_response(uow: UnitOfWork, result: Any) -> None:
     claim = _current_claim.get()
     if claim is None or claim.recorded or claim.render is None or result is None:
         return
-    body = claim.render(result)
+    status, body = claim.render(result)
     outcome = uow.session.execute(
         update(IdempotencyRecord)
         .where(
@@ -187,7 +187,7 @@ def _record_response(uow: UnitOfWork, result: Any) -> None:
             IdempotencyRecord.key == claim.key,
             IdempotencyRecord.claim_token == claim.token,
         )
-        .values(response_status=claim.status, response_body=_seal(claim.caller, claim.key, body))
+        .values(response_status=status, response_body=_seal(claim.caller, claim.key, body))
         .execution_options(synchronize_session=False)
     )
     if outcome.rowcount != 1:

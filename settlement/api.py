@@ -8,19 +8,38 @@ Where API.md is silent:
   to read). A tenant's client gets 403 there.
 * ``POST /v1/settlement/batches`` with the cut-off of the newest batch answers 200 with
   that batch (a rerun), not a second batch; an earlier cut-off is 422
-  ``cutoff_before_last``, a future one 422 ``cutoff_in_future``.
+  ``cutoff_before_last``, a future one 422 ``cutoff_in_future``. Without a cut-off, when
+  the newest batch already reaches the latest daily one: 200 with that batch.
+* Positions name their tenant: ``tenant`` (the id), ``tenant_name``, ``tenant_slug``.
+* A tenant reads its statements (``GET /v1/settlement/statements``), the clearing records
+  behind them (``GET /v1/settlement/statements/lines``, a cursor list, ``from``/``to``
+  on the record's time or ``batch``) and exports those lines by period (``GET
+  /v1/settlement/statements/report?format=csv|xlsx``): ``statements.py``.
 * Approving one's own batch is 403 ``self_approval``; paying a batch nobody approved is
   409 ``batch_not_approved``.
 * ``POST .../pay`` answers with the batch: ``paid`` when every line went through,
   ``paying`` while lines are queued, failed (see ``GET .../instructions``) or waiting for
   finance in manual mode.
 * ``POST .../instructions/{tenant_id}/mark_paid`` ``{"reference"}`` settles one manual
-  line; ``POST .../reconcile`` checks the lines against Stripe.
+  line: 200 with the paid line up to ``JIFEN_MANUAL_PAYMENT_APPROVAL_THRESHOLD`` minor
+  units; above it 202 with a ``manual_payment`` (``status: pending_confirmation``) and
+  the line stays ``pending`` until a platform staff user other than who marked it
+  confirms it in the console (then the line is paid). ``POST
+  /v1/settlement/manual_payments/{id}/confirm`` is always 403
+  ``approval_requires_staff`` for an API client (kept so the refusal is explicit);
+  ``/reject`` withdraws a waiting one (the line can then be marked again); marking a
+  line that waits for another reference is 409 ``confirmation_pending``. ``GET
+  .../batches/{id}/manual_payments`` and ``GET /v1/settlement/manual_payments/{id}``
+  read them. ``POST .../reconcile`` checks the lines against Stripe.
 * ``GET``/``PUT /v1/platform/settlement/settings``: the settlement currency,
   ``spu_value`` (minor units per SPU) and ``collection`` (``payment_intent`` or
   ``invoice``: how Stripe collects from net payers; omitted, it is unchanged).
-  ``GET``/``PUT /v1/settlement/account``: a tenant's Stripe Connect account, customer,
-  payment method and its own ``collection`` (null: the platform's).
+  ``GET``/``PUT /v1/settlement/account``: a tenant's Stripe Connect account (read
+  only: ``PUT`` refuses any ``stripe_account_id`` but the one the platform created for
+  it, 403 ``connect_account_not_created_by_platform``), customer, payment method and its
+  own ``collection`` (null: the platform's). ``POST /v1/settlement/account/onboarding``
+  creates the tenant's Connect account on first use and answers 201 with a Stripe
+  onboarding link (``account_link``) and the account's ``connect_status``.
 * Stripe's webhooks about settlement's objects arrive at billing's
   ``POST /v1/stripe/webhooks`` (``stripe_events.py``).
 """
@@ -32,8 +51,12 @@ from flask import Response
 from jifen.platform.auth.callers import current_caller, require_scope
 from jifen.platform.http import JifenBlueprint, list_of
 
-from . import payments, reports, services
+from . import connect, manual, payments, reports, services
+from . import statements as lines
+from .model import ManualPayment
 from .schemas import (
+    ConnectOnboardingSchema,
+    ManualPaymentSchema,
     MarkPaidInput,
     PaymentInstructionSchema,
     SettlementAccountInput,
@@ -44,7 +67,10 @@ from .schemas import (
     SettlementReportArgs,
     SettlementSettingsInput,
     SettlementSettingsSchema,
+    SettlementStatementLineArgs,
+    SettlementStatementLineSchema,
     SettlementStatementListArgs,
+    SettlementStatementReportArgs,
     SettlementStatementSchema,
 )
 
@@ -61,6 +87,14 @@ WRITE = {"security": [{"oauth2": ["settlement:write"]}]}
 
 def _caller_id() -> str:
     return current_caller().id
+
+
+def _download(built: reports.Built) -> Response:
+    return Response(
+        built.body,
+        content_type=built.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{built.filename}"'},
+    )
 
 
 @blp.post("/batches")
@@ -131,12 +165,52 @@ def list_instructions(batch_id: str):
 
 @blp.post("/batches/<batch_id>/instructions/<tenant_id>/mark_paid")
 @blp.arguments(MarkPaidInput)
-@blp.response(200, PaymentInstructionSchema)
+@blp.response(
+    200, PaymentInstructionSchema, alternatives={ManualPayment: (202, ManualPaymentSchema)}
+)
 @blp.doc(**WRITE)
 @require_scope("settlement:write", platform=True)
 def mark_paid(body: dict, batch_id: str, tenant_id: str):
-    """Finance confirms a manual instruction was paid."""
-    return payments.mark_paid(batch_id, tenant_id, _caller_id(), body["reference"])
+    """Finance says a manual line was paid: 200 with the line, paid; above
+    ``JIFEN_MANUAL_PAYMENT_APPROVAL_THRESHOLD`` 202 with a ``manual_payment`` waiting for
+    a second platform staff user's confirmation in the console."""
+    return manual.mark_paid(batch_id, tenant_id, _caller_id(), body["reference"])
+
+
+@blp.get("/batches/<batch_id>/manual_payments")
+@blp.response(200, list_of(ManualPaymentSchema))
+@blp.doc(**READ)
+@require_scope("settlement:read", platform=True)
+def list_manual_payments(batch_id: str):
+    """The batch's lines marked paid above the threshold, newest first."""
+    return {"object": "list", "data": manual.list_payments(batch_id), "has_more": False}
+
+
+@blp.get("/manual_payments/<payment_id>")
+@blp.response(200, ManualPaymentSchema)
+@blp.doc(**READ)
+@require_scope("settlement:read", platform=True)
+def get_manual_payment(payment_id: str):
+    return manual.get_payment(payment_id)
+
+
+@blp.post("/manual_payments/<payment_id>/confirm")
+@blp.response(200, ManualPaymentSchema)
+@blp.doc(**WRITE)
+@require_scope("settlement:write", platform=True)
+def confirm_manual_payment(payment_id: str):
+    """Refused for every API client (403 ``approval_requires_staff``): a platform staff
+    user other than who marked it confirms in the console."""
+    return manual.confirm_payment(payment_id, _caller_id())
+
+
+@blp.post("/manual_payments/<payment_id>/reject")
+@blp.response(200, ManualPaymentSchema)
+@blp.doc(**WRITE)
+@require_scope("settlement:write", platform=True)
+def reject_manual_payment(payment_id: str):
+    """Withdraw or refuse a waiting manual payment; the line can be marked again."""
+    return manual.reject_payment(payment_id, _caller_id())
 
 
 @blp.get("/batches/<batch_id>/report")
@@ -146,12 +220,7 @@ def mark_paid(body: dict, batch_id: str, tenant_id: str):
 @require_scope("settlement:read", platform=True)
 def report(args: dict, batch_id: str) -> Response:
     """The batch's report: summary, statements, line detail (csv, xlsx or pdf)."""
-    built = reports.build(batch_id, args["format"])
-    return Response(
-        built.body,
-        mimetype=built.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{built.filename}"'},
-    )
+    return _download(reports.build(batch_id, args["format"]))
 
 
 @blp.get("/statements")
@@ -162,6 +231,29 @@ def report(args: dict, batch_id: str) -> Response:
 def statements(args: dict):
     """The caller's own lines, one per batch, newest first."""
     return services.list_statements(current_caller().tenant_id, args)
+
+
+@blp.get("/statements/lines")
+@blp.arguments(SettlementStatementLineArgs, location="query")
+@blp.response(200, list_of(SettlementStatementLineSchema))
+@blp.doc(**READ)
+@require_scope("settlement:read", platform=False)
+def statement_lines(args: dict):
+    """The caller's statement lines (one per clearing record it is party to), newest
+    first; ``from``/``to`` on the record's time, or ``batch``."""
+    return lines.list_lines(current_caller().tenant_id, args)
+
+
+@blp.get("/statements/report")
+@blp.arguments(SettlementStatementReportArgs, location="query")
+@blp.response(200)
+@blp.doc(**READ)
+@require_scope("settlement:read", platform=False)
+def statement_report(args: dict) -> Response:
+    """The caller's statement lines for a period as csv or xlsx, with the batches they
+    belong to and totals."""
+    period = lines.Period.from_args(args)
+    return _download(lines.export(current_caller().tenant_id, args["format"], period))
 
 
 @blp.get("/account")
@@ -181,6 +273,16 @@ def put_account(body: dict):
     """Where settlement money goes to and comes from on Stripe. The customer must be the
     tenant's own (the one billing made for it) and the payment method attached to it."""
     return payments.put_account(current_caller().tenant_id, body)
+
+
+@blp.post("/account/onboarding")
+@blp.response(201, ConnectOnboardingSchema)
+@blp.doc(**WRITE)
+@require_scope("settlement:write", platform=False)
+def onboard_account():
+    """A Stripe onboarding link for the tenant's Connect account (made on first use):
+    payouts go there once Stripe enables it."""
+    return connect.start_onboarding(current_caller().tenant_id)
 
 
 @platform.get("/settings")

@@ -14,6 +14,9 @@ What the database itself guarantees (migrations 0009 and 0013), not only this co
 * a batch is approved by someone other than who closed it (a CHECK);
 * one payment instruction per batch and tenant (unique), with a unique Stripe idempotency
   key; positions and instructions carry their tenant (row-level security on PostgreSQL).
+* a manual payment above the platform's threshold is confirmed by someone other than
+  who marked it (a CHECK, migration 0023), and a payment line has at most one manual
+  payment that is pending or confirmed (a partial unique index).
 
 Money columns are integers in minor units of the batch's ``currency``; ``*_spu`` columns
 are integer µSPU. Batches belong to the platform; a tenant reads its own positions (its
@@ -33,6 +36,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -68,6 +72,14 @@ class Collection(enum.StrEnum):
 
     PAYMENT_INTENT = "payment_intent"  # charged off-session on its saved payment method
     INVOICE = "invoice"  # an invoice: paid automatically with a default method, else sent
+
+
+class ConnectStatus(enum.StrEnum):
+    """A tenant's Connect account as Stripe last described it (``connect.py``)."""
+
+    ONBOARDING = "onboarding"  # created; the tenant has not finished Stripe's onboarding
+    ENABLED = "enabled"  # Stripe accepts transfers to it (``transfers`` capability active)
+    RESTRICTED = "restricted"  # onboarded, but Stripe takes no transfers now (or no access)
 
 
 class SettlementSettings(Created, Base):
@@ -165,6 +177,11 @@ class Position(TenantOwned, Created, Base):
     net_spu: Mapped[int] = mapped_column(Amount)
     record_count: Mapped[int] = mapped_column(Amount)
 
+    # Not columns: the tenant's name and slug, filled in when positions are read for
+    # display (``services._positions``); None on a position read any other way.
+    tenant_name = None
+    tenant_slug = None
+
 
 class PaymentInstruction(TenantOwned, Created, Base):
     """Money to move for one tenant in one batch: paid out to a net receiver or collected
@@ -218,21 +235,91 @@ class PaymentInstruction(TenantOwned, Created, Base):
 
 class PayoutAccount(TenantOwned, Created, Base):
     """Where a tenant's settlement money goes and comes from on Stripe: a Connect account
-    for payouts; a customer and saved payment method for collections."""
+    for payouts; a customer and saved payment method for collections.
+
+    ``stripe_account_id`` is only ever the Connect account the platform created for the
+    tenant (``connect.py``): one per tenant, never another tenant's (unique), and set
+    together with its ``connect_status`` (migration 0024)."""
 
     __tablename__ = "settlement_accounts"
     __table_args__ = (
         UniqueConstraint("tenant_id", name="settlement_accounts_one_per_tenant"),
+        UniqueConstraint("stripe_account_id", name="settlement_accounts_one_tenant_per_account"),
         CheckConstraint(
             f"collection IS NULL OR {one_of('collection', Collection)}",
             name="settlement_accounts_collection",
+        ),
+        CheckConstraint(
+            f"(stripe_account_id IS NULL AND connect_status IS NULL) OR "
+            f"(stripe_account_id IS NOT NULL AND connect_status IS NOT NULL "
+            f"AND {one_of('connect_status', ConnectStatus)})",
+            name="settlement_accounts_connect_status",
         ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sac"))
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     stripe_account_id: Mapped[str | None] = mapped_column(String(255))
+    connect_status: Mapped[str | None] = mapped_column(String(16))
+    # when Stripe last told us the status (an older answer never overwrites a newer one)
+    connect_checked_at: Mapped[datetime | None]
+    # when the platform first asked Stripe for the account (a creation left unrecorded)
+    connect_requested_at: Mapped[datetime | None]
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     stripe_payment_method_id: Mapped[str | None] = mapped_column(String(255))
     collection: Mapped[str | None] = mapped_column(String(16))  # None: the platform's setting
     updated: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+
+class ManualPaymentStatus(enum.StrEnum):
+    PENDING_CONFIRMATION = "pending_confirmation"  # marked paid; a second person confirms
+    CONFIRMED = "confirmed"  # the line is paid
+    REJECTED = "rejected"  # withdrawn or refused: the line can be marked again
+
+
+class ManualPayment(TenantOwned, Created, Base):
+    """A payment line marked paid by hand for more than the platform's threshold
+    (``manual.py``): who marked it with which bank reference, and who confirmed or
+    rejected it. Only a confirmation pays the line."""
+
+    __tablename__ = "settlement_manual_payments"
+    __table_args__ = (
+        CheckConstraint(one_of("status", ManualPaymentStatus), name="manual_payment_status"),
+        CheckConstraint("amount > 0", name="manual_payment_amount_positive"),
+        CheckConstraint("trim(reference) <> ''", name="manual_payment_reference_given"),
+        CheckConstraint(
+            "confirmed_by IS NULL OR confirmed_by <> requested_by", name="manual_payment_four_eyes"
+        ),
+        CheckConstraint(
+            "(status = 'confirmed') = (confirmed_by IS NOT NULL)",
+            name="manual_payment_confirmed_by",
+        ),
+        CheckConstraint(
+            "(status = 'rejected') = (rejected_by IS NOT NULL)", name="manual_payment_rejected_by"
+        ),
+        CheckConstraint(
+            "(status = 'pending_confirmation') = (decided_at IS NULL)",
+            name="manual_payment_decided",
+        ),
+        Index(
+            "ux_manual_payments_one_live_per_line",
+            "instruction_id",
+            unique=True,
+            sqlite_where=text("status <> 'rejected'"),
+            postgresql_where=text("status <> 'rejected'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("smp"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    batch_id: Mapped[str] = mapped_column(ForeignKey("settlement_batches.id"), index=True)
+    instruction_id: Mapped[str] = mapped_column(ForeignKey("settlement_instructions.id"))
+    amount: Mapped[int] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(24))
+    approval_threshold: Mapped[int] = mapped_column(Amount)  # the platform's, when marked
+    requested_by: Mapped[str] = mapped_column(String(64))
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    rejected_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]

@@ -24,6 +24,11 @@ integer ``spu_value_micro`` (millionths of a minor unit per SPU), so ``x`` µSPU
 * what the rounding leaves over is the platform's ``rounding`` line:
   ``rounding = -(sum(net) + platform_fees)``, never negative, so
   ``sum(net) + platform_fees + rounding = 0`` in money too.
+
+A statement line (one clearing record from one tenant's side, ``statements.py``) is
+priced by the same rule on its own (``priced``), so a batch's lines may add up to a few
+minor units away from the position priced from their sums; the statement export states
+that difference.
 """
 
 from __future__ import annotations
@@ -94,6 +99,28 @@ def ceil_money(micro_spu: int, spu_value_micro: int) -> int:
     return -((-micro_spu * spu_value_micro) // SCALE)
 
 
+def priced(
+    tenant: str,
+    receivable_spu: int,
+    payable_spu: int,
+    fees_spu: int,
+    record_count: int,
+    spu_value_micro: int,
+) -> Position:
+    """µSPU columns with their money by the rounding rule: receivable down, payable and
+    fees up. A position is priced from its sums; one statement line on its own."""
+    return Position(
+        tenant=tenant,
+        receivable_spu=receivable_spu,
+        payable_spu=payable_spu,
+        fees_spu=fees_spu,
+        record_count=record_count,
+        receivable=floor_money(receivable_spu, spu_value_micro),
+        payable=ceil_money(payable_spu, spu_value_micro),
+        fees=ceil_money(fees_spu, spu_value_micro),
+    )
+
+
 def net(pairs: Iterable[PairTotal], spu_value_micro: int) -> Netting:
     """Positions per tenant and the platform's lines. Raises NettingError for a pair that
     names one tenant twice, or when the totals fail to sum to zero."""
@@ -114,16 +141,7 @@ def net(pairs: Iterable[PairTotal], spu_value_micro: int) -> Netting:
         fees_total += pair.fees_spu
         records += pair.count
     positions = [
-        Position(
-            tenant=tenant,
-            receivable_spu=receivable,
-            payable_spu=payable,
-            fees_spu=fees,
-            record_count=count,
-            receivable=floor_money(receivable, spu_value_micro),
-            payable=ceil_money(payable, spu_value_micro),
-            fees=ceil_money(fees, spu_value_micro),
-        )
+        priced(tenant, receivable, payable, fees, count, spu_value_micro)
         for tenant, (receivable, payable, fees, count) in sorted(columns.items())
     ]
     platform_fees = sum(p.fees for p in positions)

@@ -14,7 +14,8 @@ instruction not yet settled:
   client's retries, a time-out) marks that line ``failed`` and leaves the others alone;
   the job then raises so RQ retries it, and ``/pay`` again retries the failed lines only.
 * without Stripe (manual mode): instructions stay ``pending`` until finance marks each
-  paid (``POST .../instructions/{tenant}/mark_paid`` with a bank reference).
+  paid (``POST .../instructions/{tenant}/mark_paid`` with a bank reference; above the
+  platform's threshold a second person confirms it: ``manual.py``).
 
 When every instruction is paid the batch becomes ``paid``. A crash between a Stripe call
 and its record is harmless: the rerun repeats the call with the same key and Stripe
@@ -275,41 +276,6 @@ def _finish_if_paid(uow, batch) -> None:
         )
 
 
-def mark_paid(batch_id: str, tenant_id: str, marked_by: str, reference: str) -> PaymentInstruction:
-    """Finance confirms a manual instruction was paid (bank reference). Marking it again
-    returns it unchanged. Raises NotFound; Conflict (``invalid_state``) for a Stripe line
-    or a batch that is not being paid."""
-
-    def attempt() -> PaymentInstruction:
-        with unit_of_work(platform=True) as uow:
-            batch = load_batch(uow.session, batch_id, lock=True)
-            instruction = uow.session.scalar(
-                select(PaymentInstruction).where(
-                    PaymentInstruction.batch_id == batch_id,
-                    PaymentInstruction.tenant_id == tenant_id,
-                )
-            )
-            if instruction is None:
-                raise NotFound(
-                    f"Batch {batch_id} has no instruction for {tenant_id}.", param="tenant_id"
-                )
-            if instruction.status == InstructionStatus.PAID.value:
-                return instruction
-            if instruction.method != "manual":
-                raise Conflict("Stripe pays this line; it cannot be marked.", code="invalid_state")
-            instruction.status = InstructionStatus.PAID.value
-            instruction.reference = reference
-            instruction.marked_by = marked_by
-            instruction.paid_at = clock.now()
-            instruction.attempts += 1
-            uow.session.flush()
-            _finish_if_paid(uow, batch)
-            uow.commit(instruction)
-            return instruction
-
-    return run_in_transaction(attempt)
-
-
 def list_instructions(batch_id: str) -> list[PaymentInstruction]:
     with unit_of_work(platform=True) as uow:
         load_batch(uow.session, batch_id)
@@ -484,22 +450,22 @@ def _mismatches(
 
 
 def put_account(tenant_id: str, changes: dict[str, str | None]) -> PayoutAccount:
-    """Set the tenant's Stripe Connect account, customer and payment method (fields left
-    out keep their value). With Stripe configured the Connect account must exist there,
-    the customer must be the tenant's (billing makes each tenant's customer with
-    ``jifen_tenant_id`` in its metadata) and the payment method attached to it: settlement
-    charges that customer's payment method, so no tenant can point collection at another
-    tenant's customer or card. Without Stripe neither can be set, as nothing could check
-    them. Raises Unprocessable (``unknown_stripe_account``, ``stripe_customer_mismatch``,
-    ``stripe_payment_method_mismatch``, ``stripe_not_configured``)."""
-    account_id = changes.get("stripe_account_id")
+    """Set the tenant's Stripe customer, payment method and collection (fields left out
+    keep their value). The customer must be the tenant's (billing makes each tenant's
+    customer with ``jifen_tenant_id`` in its metadata) and the payment method attached to
+    it: settlement charges that customer's payment method, so no tenant can point
+    collection at another tenant's customer or card. Without Stripe neither can be set, as
+    nothing could check them. The Connect account is the one the platform created
+    (``connect.py``): ``stripe_account_id`` may only repeat it. Raises Forbidden
+    (``connect_account_not_created_by_platform``), Unprocessable
+    (``stripe_customer_mismatch``, ``stripe_payment_method_mismatch``,
+    ``stripe_not_configured``)."""
+    from .connect import refuse_other_account
+
+    if "stripe_account_id" in changes:
+        refuse_other_account(tenant_id, changes["stripe_account_id"])
+        changes = {name: value for name, value in changes.items() if name != "stripe_account_id"}
     client = stripe_client()
-    if account_id and client is not None and not stripe_money.account_exists(client, account_id):
-        raise Unprocessable(
-            f"Stripe has no account {account_id}.",
-            code="unknown_stripe_account",
-            param="stripe_account_id",
-        )
     changes = {**changes, **_checked_payer(tenant_id, changes, client)}
 
     def attempt() -> PayoutAccount:

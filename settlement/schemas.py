@@ -54,6 +54,8 @@ class SettlementBatchInput(StrictSchema):
 
 class SettlementPositionSchema(ma.Schema):
     tenant = ma.fields.String(attribute="tenant_id")
+    tenant_name = ma.fields.String(allow_none=True)
+    tenant_slug = ma.fields.String(allow_none=True)
     receivable = ma.fields.Integer()
     payable = ma.fields.Integer()
     fees = ma.fields.Integer()
@@ -114,6 +116,9 @@ class SettlementStatementSchema(ObjectSchema):
 
     OBJECT = "settlement_statement"
     batch = ma.fields.String()
+    tenant = ma.fields.String()
+    tenant_name = ma.fields.String(allow_none=True)
+    tenant_slug = ma.fields.String(allow_none=True)
     status = ma.fields.String()
     window_start = Timestamp()
     cutoff = Timestamp()
@@ -134,11 +139,59 @@ class SettlementStatementSchema(ObjectSchema):
         fields = {name: getattr(position, name, None) for name in self.fields}
         fields.update(
             batch=batch.id,
+            tenant=position.tenant_id,
             status=batch.status,
             window_start=batch.window_start,
             cutoff=batch.cutoff,
         )
         return fields
+
+
+class _Period(ma.Schema):
+    from_ = Timestamp(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "records created at or after (ISO 8601)"},
+    )
+    to = Timestamp(load_default=None, metadata={"description": "records created before"})
+    batch = ma.fields.String(load_default=None, metadata={"description": "one batch's records"})
+
+
+class SettlementStatementLineArgs(ListArgs, _Period):
+    pass
+
+
+class SettlementStatementReportArgs(StrictSchema, _Period):
+    format = ma.fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+class SettlementStatementLineSchema(ObjectSchema):
+    """One clearing record from the tenant's side (``id`` and ``created`` are the
+    record's): as ``payee`` it receives the amount, as ``payer`` it owes the amount and
+    the platform's fees. Money by the batch's rounding rule, priced on its own."""
+
+    OBJECT = "settlement_statement_line"
+    batch = ma.fields.String(allow_none=True)
+    kind = ma.fields.String()
+    role = ma.fields.String(metadata={"description": "payee or payer"})
+    counterparty = ma.fields.String()
+    counterparty_name = ma.fields.String(allow_none=True)
+    counterparty_slug = ma.fields.String(allow_none=True)
+    points_currency = ma.fields.String()
+    points = ma.fields.Integer()
+    receivable_spu = Spu()
+    payable_spu = Spu()
+    fees_spu = Spu()
+    net_spu = Spu()
+    receivable = ma.fields.Integer()
+    payable = ma.fields.Integer()
+    fees = ma.fields.Integer()
+    net = ma.fields.Integer()
+    currency = ma.fields.String()
+    spu_value = ma.fields.Function(lambda line: spu_value_text(line.spu_value_micro))
 
 
 class PaymentInstructionSchema(ObjectSchema):
@@ -168,7 +221,11 @@ class MarkPaidInput(StrictSchema):
 
 
 class SettlementAccountInput(StrictSchema):
-    stripe_account_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
+    stripe_account_id = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=255),
+        metadata={"description": "only the account the platform created may be sent back"},
+    )
     stripe_customer_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
     stripe_payment_method_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
     collection = ma.fields.String(
@@ -180,10 +237,30 @@ class SettlementAccountInput(StrictSchema):
 
 class SettlementAccountSchema(ObjectSchema):
     OBJECT = "settlement_account"
-    stripe_account_id = ma.fields.String(allow_none=True)
+    stripe_account_id = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the Connect account the platform created for the tenant"},
+    )
+    connect_status = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "onboarding, enabled (takes transfers) or restricted"},
+    )
     stripe_customer_id = ma.fields.String(allow_none=True)
     stripe_payment_method_id = ma.fields.String(allow_none=True)
     collection = ma.fields.String(allow_none=True)
+
+
+class ConnectOnboardingSchema(ma.Schema):
+    """A Stripe-hosted onboarding link for the tenant's Connect account: single use,
+    valid for minutes; its ``url`` is a secret of the tenant's."""
+
+    object = ma.fields.Constant("account_link", dump_only=True)
+    url = ma.fields.String()
+    expires_at = Timestamp()
+    account = ma.fields.Nested(SettlementAccountSchema)
+
+    class Meta:
+        ordered = True
 
 
 class SettlementReportArgs(StrictSchema):
@@ -191,3 +268,26 @@ class SettlementReportArgs(StrictSchema):
 
     class Meta:
         unknown = ma.EXCLUDE
+
+
+class ManualPaymentSchema(ObjectSchema):
+    """A payment line marked paid by hand above the platform's threshold: it waits for a
+    second person (``settlement.manual``)."""
+
+    OBJECT = "manual_payment"
+    batch = ma.fields.String(attribute="batch_id")
+    tenant = ma.fields.String(attribute="tenant_id")
+    instruction = ma.fields.String(attribute="instruction_id")
+    amount = ma.fields.Integer()
+    currency = ma.fields.String()
+    reference = ma.fields.String()
+    status = ma.fields.String(
+        metadata={"description": "pending_confirmation | confirmed | rejected"}
+    )
+    approval_threshold = ma.fields.Integer(
+        metadata={"description": "The platform's threshold (minor units) when it was marked."}
+    )
+    requested_by = ma.fields.String()
+    confirmed_by = ma.fields.String(allow_none=True)
+    rejected_by = ma.fields.String(allow_none=True)
+    decided_at = Timestamp(allow_none=True)

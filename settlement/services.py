@@ -5,6 +5,8 @@ Closing a batch is one transaction:
 
 1. take the close locks and read the newest batch; the cut-off must not lie in the future
    nor before the newest batch's (the same cut-off again returns that batch: a rerun).
+   Without a cut-off (the latest daily one), a newest batch that already reaches that far
+   is returned as it is: nothing new is due.
    PostgreSQL: ``LOCK TABLE clearing_records IN SHARE MODE`` first (it waits for every
    transaction that is inserting clearing records and holds new inserts back until the
    close commits, so every sequence number up to the maximum is committed and visible),
@@ -46,6 +48,7 @@ from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
 from jifen.platform.webhooks.events import emit
+from jifen.tenants.model import Tenant
 
 from . import netting
 from .model import BatchStatus, Collection, Position, SettlementBatch, SettlementSettings
@@ -143,6 +146,13 @@ def default_cutoff(now: datetime) -> datetime:
     return cutoff.astimezone(UTC)
 
 
+def next_cutoff(after: datetime) -> datetime:
+    """The first daily cut-off (00:00 Asia/Shanghai) strictly after ``after``, in UTC."""
+    local = default_cutoff(after).astimezone(CUTOFF_ZONE)
+    following = datetime.combine(local.date() + timedelta(days=1), CUTOFF_TIME, CUTOFF_ZONE)
+    return following.astimezone(UTC)
+
+
 # --- closing ----------------------------------------------------------------------------
 
 
@@ -154,12 +164,18 @@ class Closed:
 
 
 def close_batch(closed_by: str, cutoff: datetime | None = None) -> Closed:
-    """Close the batch that ends at ``cutoff`` (default: the latest daily cut-off).
+    """Close the batch that ends at ``cutoff``.
 
-    Raises Unprocessable (``cutoff_in_future``, ``cutoff_before_last``) for a cut-off
-    after now or before the newest batch's; Conflict if another close won a race.
+    Without ``cutoff``: up to the latest daily cut-off, unless the newest batch already
+    reaches that far; then that batch, unchanged (``created`` False: nothing new is due,
+    see ``next_cutoff``). What the periodic job, the console and ``POST
+    /v1/settlement/batches {}`` run.
+
+    Raises Unprocessable (``cutoff_in_future``, ``cutoff_before_last``) for a given
+    cut-off after now or before the newest batch's; Conflict if another close won a race.
     """
     now = clock.now()
+    due = cutoff is None
     cutoff = (cutoff or default_cutoff(now)).astimezone(UTC)
     if cutoff > now:
         raise Unprocessable(
@@ -170,7 +186,7 @@ def close_batch(closed_by: str, cutoff: datetime | None = None) -> Closed:
         with unit_of_work(platform=True) as uow:
             _take_close_lock(uow)
             last = _newest_batch(uow.session)
-            if last is not None and cutoff == last.cutoff:
+            if last is not None and (cutoff == last.cutoff or (due and cutoff < last.cutoff)):
                 return Closed(last, _positions(uow.session, last.id), created=False)
             if last is not None and cutoff < last.cutoff:
                 raise Unprocessable(
@@ -194,14 +210,7 @@ def close_batch(closed_by: str, cutoff: datetime | None = None) -> Closed:
 def close_due(closed_by: str) -> Closed:
     """Close up to the latest daily cut-off, unless a batch already reaches that far (then
     return the newest batch, unchanged): what the periodic job runs."""
-    try:
-        return close_batch(closed_by, default_cutoff(clock.now()))
-    except Unprocessable as error:
-        if error.code != "cutoff_before_last":
-            raise
-    with unit_of_work(platform=True) as uow:
-        last = _newest_batch(uow.session)
-        return Closed(last, _positions(uow.session, last.id), created=False)
+    return close_batch(closed_by)
 
 
 def _take_close_lock(uow: UnitOfWork) -> None:
@@ -263,6 +272,7 @@ def _close(
     ]
     session.add_all(positions)
     session.flush()
+    _name_tenants(session, positions)
     for position in positions:
         emit(
             uow,
@@ -360,15 +370,36 @@ def load_batch(session: Session, batch_id: str, *, lock: bool = False) -> Settle
 
 
 def _positions(session: Session, batch_id: str) -> list[Position]:
-    return list(
+    """The batch's positions, each with its tenant's name and slug (platform units of
+    work: they read every tenant)."""
+    positions = list(
         session.scalars(
             select(Position).where(Position.batch_id == batch_id).order_by(Position.tenant_id)
         )
     )
+    return _name_tenants(session, positions)
+
+
+def tenant_labels(session: Session, tenant_ids: set[str]) -> dict[str, tuple[str, str]]:
+    """tenant id -> (name, slug), for the ids the session may read."""
+    if not tenant_ids:
+        return {}
+    rows = session.execute(
+        select(Tenant.id, Tenant.name, Tenant.slug).where(Tenant.id.in_(tenant_ids))
+    ).all()
+    return {tenant_id: (name, slug) for tenant_id, name, slug in rows}
+
+
+def _name_tenants(session: Session, positions: list[Position]) -> list[Position]:
+    labels = tenant_labels(session, {p.tenant_id for p in positions})
+    for position in positions:
+        position.tenant_name, position.tenant_slug = labels.get(position.tenant_id, (None, None))
+    return positions
 
 
 def list_statements(tenant_id: str, args: dict) -> dict:
-    """The tenant's own positions, newest first, each with its batch's window."""
+    """The tenant's own positions, newest first, each with its batch's window (and its
+    own name and slug; its statement lines are ``statements.list_lines``)."""
     with unit_of_work(tenant_id=tenant_id) as uow:
         statement = select(Position)
         if args.get("batch"):
@@ -382,6 +413,7 @@ def list_statements(tenant_id: str, args: dict) -> dict:
                 )
             )
         }
+        _name_tenants(uow.session, page["data"])
         page["data"] = [(p, batches[p.batch_id]) for p in page["data"]]
         return page
 

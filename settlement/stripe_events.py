@@ -18,9 +18,13 @@ What each event changes on the batch line (payment instruction) it is about:
   ``reconciled`` batch goes back to ``paying`` (its reconciliation cleared), and ``/pay``
   again sends a new transfer. A partial reversal changes no status; it is noted on the
   batch.
-* ``payout.paid``, ``payout.failed`` on a connected account (the event's ``account``):
-  the tenant's paid payout lines not yet known to have reached its bank get
-  ``payout_status`` and ``stripe_payout_id``; a failed payout also sets ``last_error``.
+* ``payout.paid``, ``payout.failed`` on a tenant's connected account (the event's
+  ``account``): ``connect.settle_payout`` is enqueued; it reads the payout and its
+  balance transactions from Stripe and gives exactly the paid lines whose transfers the
+  payout carries ``payout_status`` and ``stripe_payout_id`` (a failed payout also sets
+  ``last_error``). Other lines of the tenant stay as they are.
+* ``account.updated``, ``account.application.deauthorized`` about a tenant's connected
+  account: ``connect.refresh_account`` is enqueued to read its status from Stripe.
 
 A line is found by the ``jifen_instruction`` metadata every settlement object carries,
 else by the object id stored on it (a PaymentIntent an invoice made is left to
@@ -28,11 +32,13 @@ the invoice's events). An event about another object of a line (an older attempt
 nothing, and so does one about an object the line recorded as finished for good
 (reversed, cancelled, void), such as a ``transfer.created`` delivered after the
 transfer's ``transfer.reversed``: ``settlement_stale``. An object that names a batch
-(metadata or ``transfer_group``) but matches no line, and any transfer or
-connected-account payout we cannot place, is recorded as a reconciliation mismatch: on
-the batch's ``stripe_notices`` when the batch is known (reconciliation lists them again
-when it finds the objects on Stripe). Events about objects that are not settlement's are
-left to billing.
+(metadata or ``transfer_group``) but matches no line, and any transfer we cannot place,
+is recorded as a reconciliation mismatch: on the batch's ``stripe_notices`` when the
+batch is known (reconciliation lists them again when it finds the objects on Stripe).
+Events about a connected account that is no tenant's are logged
+(``settlement_unknown_account``). Events about objects that are not settlement's are
+left to billing. The jobs read Stripe's current state, not the event's, so a late or
+repeated delivery changes nothing.
 """
 
 from __future__ import annotations
@@ -41,13 +47,13 @@ import logging
 
 from sqlalchemy import select
 
-from jifen.platform import clock
+from jifen.platform import clock, jobs
 from jifen.platform.billing.stripe_webhooks import Handled, event_handler
 from jifen.platform.db import UnitOfWork
 
+from . import connect
 from .model import (
     BatchStatus,
-    Direction,
     InstructionStatus,
     PaymentInstruction,
     PayoutAccount,
@@ -63,7 +69,8 @@ FAILED = {"payment_intent.payment_failed", "invoice.payment_failed"}
 DEAD = {"invoice.voided", "invoice.marked_uncollectible"}
 TRANSFERS = {"transfer.created", "transfer.reversed"}
 PAYOUTS = {"payout.paid", "payout.failed"}
-TYPES = SUCCEEDED | FAILED | DEAD | TRANSFERS | PAYOUTS
+ACCOUNTS = {"account.updated", "account.application.deauthorized"}
+TYPES = SUCCEEDED | FAILED | DEAD | TRANSFERS | PAYOUTS | ACCOUNTS
 # what a line's stripe_status says once its object can move no money any more
 FINISHED = {"reversed", "canceled", "void"}
 
@@ -75,8 +82,8 @@ def take(uow: UnitOfWork, event: dict) -> Handled | None:
     obj = (event.get("data") or {}).get("object")
     if kind not in TYPES or not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         return None
-    if kind in PAYOUTS:
-        return _payout(uow, event, obj)
+    if kind in PAYOUTS or kind in ACCOUNTS:
+        return _connected_account(uow, event, obj)
     session = uow.session
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     line = _line_for(session, obj, metadata)
@@ -221,40 +228,29 @@ def _reversed(uow, event, batch: SettlementBatch, line: PaymentInstruction, obj:
     return "settlement_reversed"
 
 
-def _payout(uow, event: dict, obj: dict) -> Handled | None:
+def _connected_account(uow, event: dict, obj: dict) -> Handled | None:
+    """Enqueue the job that reads what changed from Stripe (after commit)."""
     account_id = event.get("account")
+    if account_id is None and obj.get("object") == "account":
+        account_id = obj["id"]
     if not isinstance(account_id, str):
         return None  # the platform's own payout: not a settlement line
-    session = uow.session
-    tenants = list(
-        session.scalars(
-            select(PayoutAccount.tenant_id).where(PayoutAccount.stripe_account_id == account_id)
-        )
+    tenant_id = uow.session.scalar(
+        select(PayoutAccount.tenant_id).where(PayoutAccount.stripe_account_id == account_id)
     )
-    if not tenants:
-        log.warning("Stripe payout %s on unknown connected account %s", obj["id"], account_id)
+    if tenant_id is None:
+        log.warning("Stripe %s on unknown connected account %s", event["type"], account_id)
         return Handled("settlement_unknown_account")
-    tenant_id = tenants[0] if len(tenants) == 1 else None
-    paid = event["type"] == "payout.paid"
-    waiting = [None, "failed"] if paid else [None]
-    query = select(PaymentInstruction).where(
-        PaymentInstruction.tenant_id.in_(tenants),
-        PaymentInstruction.direction == Direction.PAYOUT.value,
-        PaymentInstruction.status == InstructionStatus.PAID.value,
-        PaymentInstruction.method == "stripe",
-    )
-    lines = [
-        line for line in session.scalars(query.with_for_update()) if line.payout_status in waiting
-    ]
-    for line in lines:
-        line.payout_status = "paid" if paid else "failed"
-        line.stripe_payout_id = obj["id"]
-        if not paid:
-            reason = obj.get("failure_message") or obj.get("failure_code") or "failed"
-            line.last_error = f"Stripe payout {obj['id']} to the bank failed: {reason}"[:500]
-    if not lines:
-        return Handled("settlement_payout_no_lines", tenant_id)
-    return Handled("settlement_payout_paid" if paid else "settlement_payout_failed", tenant_id)
+    if event["type"] in PAYOUTS:
+        job, args, outcome = (
+            connect.settle_payout,
+            (account_id, obj["id"]),
+            "settlement_payout_queued",
+        )
+    else:
+        job, args, outcome = connect.refresh_account, (account_id,), "settlement_account_queued"
+    jobs.enqueue_after_commit(uow, job, *args, queue_name="settlement")
+    return Handled(outcome, tenant_id)
 
 
 def _unmatched(uow, event: dict, obj: dict, metadata: dict) -> Handled | None:

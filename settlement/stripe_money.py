@@ -1,6 +1,7 @@
 """Settlement's calls to Stripe: Connect transfers to net receivers; for net payers a
-PaymentIntent on the saved payment method or an invoice; and the reads reconciliation
-needs.
+PaymentIntent on the saved payment method or an invoice; the reads reconciliation
+needs; and tenants' Connect accounts (creation, onboarding links, status) and what
+their payouts carry (``connect.py`` decides what to do with them).
 
 The client comes from ``platform.billing.stripe_gateway.client_for`` (the configured key
 and ``JIFEN_STRIPE_API_BASE``; it retries network errors and 5xx answers itself, with the
@@ -23,7 +24,14 @@ from dataclasses import dataclass
 
 import stripe
 
-from .model import Collection, Direction, InstructionStatus, PaymentInstruction, PayoutAccount
+from .model import (
+    Collection,
+    ConnectStatus,
+    Direction,
+    InstructionStatus,
+    PaymentInstruction,
+    PayoutAccount,
+)
 
 INVOICE_DAYS_UNTIL_DUE = 7  # a sent invoice (no saved payment method) is due in a week
 DEAD_INVOICE = ("void", "uncollectible")  # nothing more to collect on it: invoice anew
@@ -123,8 +131,16 @@ def send(
 
 
 def _transfer(client, instruction, account) -> Outcome:
+    """Only to the Connect account the platform created for the tenant, once Stripe said
+    it takes transfers; otherwise nothing is sent (the key stays for the next try)."""
     if account is None or not account.stripe_account_id:
         return Outcome(InstructionStatus.FAILED.value, error="no Stripe Connect account")
+    if account.connect_status != ConnectStatus.ENABLED.value:
+        return Outcome(
+            InstructionStatus.FAILED.value,
+            error=f"Stripe Connect account {account.stripe_account_id} is "
+            f"{account.connect_status}: it takes no transfers until onboarding is done",
+        )
     transfer = client.v1.transfers.create(
         params={
             "amount": instruction.amount,
@@ -456,11 +472,135 @@ def attached_to(client: stripe.StripeClient, payment_method_id: str, customer_id
     )
 
 
-def account_exists(client: stripe.StripeClient, account_id: str) -> bool:
+# --- Connect accounts and their payouts ---------------------------------------------------
+
+CONNECT_TYPE = "express"  # Stripe hosts onboarding and the account's dashboard
+PAYOUT_RETURNS = ("payout_failure", "payout_cancel")  # money of an earlier payout, back
+CARRIED_DEPTH = 10  # how far back a payout's returned money is followed
+
+
+def connect_key(tenant_id: str) -> str:
+    return f"jifen-connect-{tenant_id}"
+
+
+def create_connect_account(client: stripe.StripeClient, tenant_id: str):
+    """A Connect account for the tenant that can take transfers once onboarded. The key
+    names the tenant, so a retry or a racing request gets the same account while Stripe
+    keeps the key (about 24 hours; ``find_connect_account`` covers the time after)."""
+    return client.v1.accounts.create(
+        params={
+            "type": CONNECT_TYPE,
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"jifen_tenant_id": tenant_id},
+        },
+        options=_options(connect_key(tenant_id)),
+    )
+
+
+def find_connect_account(client: stripe.StripeClient, tenant_id: str):
+    """The account made for ``tenant_id`` by an earlier request whose answer was lost,
+    or None: Stripe cannot search accounts, so this pages through the platform's."""
+    for account in client.v1.accounts.list(params={"limit": 100}).auto_paging_iter():
+        if _metadata_of(account).get("jifen_tenant_id") == tenant_id:
+            return account
+    return None
+
+
+def retrieve_connect_account(client: stripe.StripeClient, account_id: str):
+    """The connected account, or None when Stripe gives the platform no access to it
+    (never connected, rejected or disconnected: Stripe does not say which)."""
     try:
-        client.v1.accounts.retrieve(account_id)
+        return client.v1.accounts.retrieve(account_id)
+    except stripe.PermissionError:
+        return None
     except stripe.InvalidRequestError as error:
-        if error.http_status == 404:
-            return False
+        if error.http_status in (403, 404):
+            return None
         raise
-    return True
+
+
+def connect_status(account, tenant_id: str) -> str:
+    """What ``account`` (None: no access) means for payouts to ``tenant_id``: enabled
+    once its ``transfers`` capability is active (an account without capabilities: once
+    charges and payouts are enabled); onboarding while details are missing; restricted
+    when onboarded but not usable, not reachable, or not made for this tenant."""
+    if account is None or _metadata_of(account).get("jifen_tenant_id") != tenant_id:
+        return ConnectStatus.RESTRICTED.value
+    capabilities = getattr(account, "capabilities", None)
+    capabilities = capabilities.to_dict() if capabilities is not None else {}
+    if "transfers" in capabilities:
+        usable = capabilities["transfers"] == "active"
+    else:
+        usable = bool(getattr(account, "charges_enabled", False)) and bool(
+            getattr(account, "payouts_enabled", False)
+        )
+    if usable:
+        return ConnectStatus.ENABLED.value
+    if getattr(account, "details_submitted", False):
+        return ConnectStatus.RESTRICTED.value
+    return ConnectStatus.ONBOARDING.value
+
+
+def onboarding_link(
+    client: stripe.StripeClient, account_id: str, refresh_url: str, return_url: str
+):
+    """A single-use Stripe-hosted onboarding link (``url``, ``expires_at``): a bearer
+    secret for the account's onboarding, to be handed to the tenant and never logged."""
+    return client.v1.account_links.create(
+        params={
+            "account": account_id,
+            "type": "account_onboarding",
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class PayoutSeen:
+    """A connected account's payout to its bank as Stripe holds it now."""
+
+    id: str
+    status: str  # Stripe's: paid, failed, pending, in_transit, canceled
+    failure: str | None
+    transfers: frozenset[str]  # the platform's transfers whose money it carries
+    carried: frozenset[str]  # earlier payouts that failed and whose money it carries
+
+
+def payout_contents(
+    client: stripe.StripeClient, account_id: str, payout_id: str, depth: int = 0
+) -> PayoutSeen | None:
+    """Read the payout on the connected account (``Stripe-Account``) and list its
+    balance transactions: a ``payment`` made by one of the platform's transfers names it
+    in ``source_transfer``; a ``payout_failure`` (or ``payout_cancel``) brings back an
+    earlier payout's money, whose transfers this payout then carries too. None when the
+    account has no such payout. Stripe lists a payout's transactions for automatic
+    payouts only; a manual payout carries nothing we can name."""
+    options = {"stripe_account": account_id}
+    payout = _retrieve_or_none(
+        lambda found: client.v1.payouts.retrieve(found, options=options), payout_id
+    )
+    if payout is None:
+        return None
+    transfers: set[str] = set()
+    carried: set[str] = set()
+    if getattr(payout, "automatic", True):
+        listing = client.v1.balance_transactions.list(
+            params={"payout": payout_id, "limit": 100, "expand": ["data.source"]},
+            options=options,
+        )
+        for item in listing.auto_paging_iter():
+            source = getattr(item, "source", None)
+            if item.type in ("payment", "charge") and source is not None:
+                made_by = getattr(source, "source_transfer", None)
+                made_by = made_by if isinstance(made_by, str) else getattr(made_by, "id", None)
+                if made_by:
+                    transfers.add(made_by)
+            elif item.type in PAYOUT_RETURNS and source is not None and depth < CARRIED_DEPTH:
+                earlier_id = source if isinstance(source, str) else source.id
+                earlier = payout_contents(client, account_id, earlier_id, depth + 1)
+                if earlier is not None and earlier_id != payout_id:
+                    carried |= {earlier_id, *earlier.carried}
+                    transfers |= earlier.transfers
+    failure = getattr(payout, "failure_message", None) or getattr(payout, "failure_code", None)
+    return PayoutSeen(payout.id, payout.status, failure, frozenset(transfers), frozenset(carried))

@@ -57,9 +57,9 @@ def load_widgets_demo() -> dict:
         tenants["book-corner"], external_id="demo-widgets", holder_code=consent.code
     )
     points.award(tenants["tea-house"], member_id=tea.id, event="manual", points=5000,
-                 reason="Demo welcome")  # fmt: skip
+                 reason="Demo welcome", actor="demo")  # fmt: skip
     points.award(tenants["book-corner"], member_id=book.id, event="manual", points=2000,
-                 reason="Demo welcome")  # fmt: skip
+                 reason="Demo welcome", actor="demo")  # fmt: skip
     reward = catalog.create_reward(
         tenants["tea-house"], {"kind": "virtual", "name": "Green tea 绿茶", "price_points": 300}
     )

@@ -68,7 +68,14 @@ def child(size: int) -> dict:
                 )
                 tenants.append(signup.tenant.id)
             member = create_member(tenants[0], external_id="m0")
-            award(tenants[0], member_id=member.id, event="manual", points=1, reason="bench")
+            award(
+                tenants[0],
+                member_id=member.id,
+                event="manual",
+                points=1,
+                reason="bench",
+                actor="bench",
+            )
         owner = create_engine(url)
         with owner.connect() as connection:
             source = connection.execute(text("SELECT id FROM ledger_transactions LIMIT 1")).scalar()

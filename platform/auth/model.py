@@ -4,6 +4,13 @@ Client secrets and access tokens are high-entropy random strings, so they are st
 SHA-256 digests (a slow hash adds nothing against a 256-bit secret) and compared in
 constant time. Staff passwords are chosen by people, so they get argon2.
 
+Staff are people: a ``StaffUser`` may hold a platform role (``PlatformRole``: the
+platform's operators and its finance team) and a ``StaffRole`` in any number of tenants.
+A disabled user (``disabled_at``) cannot sign in at all; a disabled ``StaffRole`` grants
+nothing in its tenant but is kept, so the owner can enable it again. People join by a
+``StaffInvitation``: a link mailed to them whose token is random and stored only as its
+SHA-256 digest, used once, expiring ``INVITATION_DAYS`` after it was sent.
+
 A staff user signed in to the console holds a ``StaffSession``: its secret lives only in
 the browser's cookie, the row keeps its digest, and the session is live while it is not
 ended, not past ``expires_at`` (``SESSION_HOURS`` after sign-in) and seen within the last
@@ -18,6 +25,7 @@ import enum
 from datetime import datetime, timedelta
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jifen.platform.db import Base, Created, TenantOwned, one_of
@@ -41,6 +49,17 @@ class Role(enum.StrEnum):
     OPERATOR = "operator"
     SUPPORT = "support"
     FINANCE = "finance"
+
+
+class PlatformRole(enum.StrEnum):
+    """Roles that span tenants (DESIGN.md, Card holders and staff)."""
+
+    OPERATOR = "operator"  # everything platform-wide
+    FINANCE = "finance"  # settlement: batches, reports, reconciliation
+
+
+INVITATION_DAYS = 7
+"""An invitation link works this many days after it was sent."""
 
 
 class ApiClient(TenantOwned, Created, Base):
@@ -76,13 +95,37 @@ class AccessToken(Created, Base):
 
 class StaffUser(Created, Base):
     __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(
+            f"platform_role IS NULL OR {one_of('platform_role', PlatformRole)}",
+            name="staff_user_platform_role",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("usr"))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200), default="")
-    is_platform_operator: Mapped[bool] = mapped_column(default=False)
+    platform_role: Mapped[str | None] = mapped_column(String(16))
+    disabled_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+
+    @hybrid_property
+    def is_platform_operator(self) -> bool:
+        """Has a platform role (either): the name predates platform finance users."""
+        return self.platform_role is not None
+
+    @is_platform_operator.inplace.setter
+    def _is_platform_operator_setter(self, value: bool) -> None:
+        if not value:
+            self.platform_role = None
+        elif self.platform_role is None:
+            self.platform_role = PlatformRole.OPERATOR.value
+
+    @is_platform_operator.inplace.expression
+    @classmethod
+    def _is_platform_operator_expression(cls):
+        return cls.platform_role.is_not(None)
 
 
 class StaffRole(TenantOwned, Created, Base):
@@ -100,6 +143,39 @@ class StaffRole(TenantOwned, Created, Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
+    disabled_at: Mapped[datetime | None]
+
+
+class StaffInvitation(TenantOwned, Created, Base):
+    """An invitation to join a tenant's staff with ``role`` or, with no tenant, the
+    platform's staff with a platform role. Live while not accepted, not revoked and not
+    past ``expires_at``; accepting it is a conditional update, so it works once."""
+
+    __tablename__ = "staff_invitations"
+    __table_args__ = (
+        CheckConstraint(
+            f"(tenant_id IS NULL AND {one_of('role', PlatformRole)}) "
+            f"OR (tenant_id IS NOT NULL AND {one_of('role', Role)})",
+            name="staff_invitation_role",
+        ),
+        CheckConstraint(
+            "accepted_at IS NULL OR revoked_at IS NULL", name="staff_invitation_one_end"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("inv"))
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+    revoked_at: Mapped[datetime | None]
+
+    def live(self, now: datetime) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
 
 
 SESSION_HOURS = 8
@@ -113,7 +189,7 @@ SEEN_EVERY_SECONDS = 60
 class SessionEnd(enum.StrEnum):
     SIGN_OUT = "sign_out"
     PASSWORD_CHANGED = "password_changed"
-    ROLE_CHANGED = "role_changed"
+    ROLE_CHANGED = "role_changed"  # a role given, changed, disabled or taken; the user disabled
     EXPIRED = "expired"  # SESSION_HOURS after sign-in
     IDLE = "idle"  # IDLE_MINUTES without a request
 

@@ -19,6 +19,7 @@ from .model import (
     TENANT_SCOPES,
     AccessToken,
     ApiClient,
+    PlatformRole,
     Role,
     SessionEnd,
     StaffRole,
@@ -202,7 +203,34 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def new_staff_user(session, *, email: str, password: str, name: str = "") -> StaffUser:
+def check_new_password(password: str, param: str = "password") -> None:
+    """Raises Unprocessable (``password_too_short`` / ``password_too_long``) for a
+    password people choose from now on (invitations, changes, the CLI)."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise Unprocessable(
+            f"The password must have at least {PASSWORD_MIN_LENGTH} characters.",
+            code="password_too_short",
+            param=param,
+        )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise Unprocessable(
+            f"The password must have at most {PASSWORD_MAX_LENGTH} characters.",
+            code="password_too_long",
+            param=param,
+        )
+
+
+def new_staff_user(
+    session,
+    *,
+    email: str,
+    password: str,
+    name: str = "",
+    platform_role: PlatformRole | None = None,
+) -> StaffUser:
+    """Add a staff user inside the caller's unit of work. Raises Unprocessable for a
+    password under 8 characters (callers that ask people for one check
+    ``check_new_password`` first), Conflict (``email_taken``) for a known email."""
     email = normalise_email(email)
     if len(password) < 8:
         raise Unprocessable("The password must have at least 8 characters.", param="password")
@@ -210,7 +238,12 @@ def new_staff_user(session, *, email: str, password: str, name: str = "") -> Sta
         raise Conflict(
             f"A user with the email {email} already exists.", code="email_taken", param="email"
         )
-    user = StaffUser(email=email, password_hash=secrets.hash_password(password), name=name)
+    user = StaffUser(
+        email=email,
+        password_hash=secrets.hash_password(password),
+        name=name,
+        platform_role=PlatformRole(platform_role).value if platform_role else None,
+    )
     session.add(user)
     session.flush()
     return user
@@ -261,18 +294,7 @@ def change_staff_password(user_id: str, current_password: str, new_password: str
     Raises Forbidden (code ``wrong_password``) for a wrong current password, Unprocessable
     (``password_too_short`` / ``password_too_long``) for a new password of the wrong
     length, NotFound for an unknown user."""
-    if len(new_password) < PASSWORD_MIN_LENGTH:
-        raise Unprocessable(
-            f"The password must have at least {PASSWORD_MIN_LENGTH} characters.",
-            code="password_too_short",
-            param="new_password",
-        )
-    if len(new_password) > PASSWORD_MAX_LENGTH:
-        raise Unprocessable(
-            f"The password must have at most {PASSWORD_MAX_LENGTH} characters.",
-            code="password_too_long",
-            param="new_password",
-        )
+    check_new_password(new_password, "new_password")
     with unit_of_work(platform=True) as uow:
         user = uow.session.get(StaffUser, user_id)
         if user is None:
@@ -287,7 +309,11 @@ def change_staff_password(user_id: str, current_password: str, new_password: str
 
 
 def authenticate_staff(email: str, password: str) -> StaffUser | None:
-    """The user with this email and password, or None (the same for either mistake)."""
+    """The user with this email and password, or None (the same for either mistake).
+
+    Only after the password matched: raises Forbidden with code ``account_disabled`` for
+    a disabled user, ``no_access`` for a user with neither a platform role nor a live
+    role in any tenant (every role disabled or taken away) — neither may sign in."""
     with unit_of_work(platform=True) as uow:
         user = uow.session.scalar(
             select(StaffUser).where(StaffUser.email == normalise_email(email))
@@ -297,16 +323,27 @@ def authenticate_staff(email: str, password: str) -> StaffUser | None:
             return None
         if not secrets.check_password(password, user.password_hash):
             return None
+        if user.disabled_at is not None:
+            raise Forbidden("This account is disabled.", code="account_disabled")
+        if user.platform_role is None and not _live_grants(uow.session, user.id):
+            raise Forbidden("This account has no role in any tenant.", code="no_access")
         user.last_login_at = clock.now()
         uow.commit()
         return user
 
 
+def _live_grants(session, user_id: str) -> list[StaffRole]:
+    return list(
+        session.scalars(
+            select(StaffRole).where(StaffRole.user_id == user_id, StaffRole.disabled_at.is_(None))
+        )
+    )
+
+
 def roles_of(user_id: str) -> dict[str, Role]:
-    """tenant id → role, for every tenant the user works for."""
+    """tenant id → role, for every tenant the user works for (disabled roles left out)."""
     with unit_of_work(platform=True) as uow:
-        grants = uow.session.scalars(select(StaffRole).where(StaffRole.user_id == user_id))
-        return {grant.tenant_id: Role(grant.role) for grant in grants}
+        return {grant.tenant_id: Role(grant.role) for grant in _live_grants(uow.session, user_id)}
 
 
 # --- console sessions ----------------------------------------------------------------------
@@ -319,7 +356,7 @@ class LiveSession:
     session_id: str
     user_id: str
     email: str
-    platform_operator: bool
+    platform_role: PlatformRole | None
 
 
 def start_staff_session(
@@ -360,7 +397,7 @@ def resolve_staff_session(secret: str) -> LiveSession | None:
             .join(StaffUser, StaffUser.id == StaffSession.user_id)
             .where(StaffSession.token_hash == secrets.digest(secret))
         ).one_or_none()
-        if found is None or found[0].ended_at is not None:
+        if found is None or found[0].ended_at is not None or found[1].disabled_at is not None:
             return None
         staff_session, user = found
         timed_out = staff_session.timed_out(now)
@@ -370,7 +407,8 @@ def resolve_staff_session(secret: str) -> LiveSession | None:
             return None
         if staff_session.seen(now):
             uow.commit()
-        return LiveSession(staff_session.id, user.id, user.email, user.is_platform_operator)
+        platform_role = PlatformRole(user.platform_role) if user.platform_role else None
+        return LiveSession(staff_session.id, user.id, user.email, platform_role)
 
 
 def end_staff_session(secret: str, reason: SessionEnd = SessionEnd.SIGN_OUT) -> None:

@@ -73,7 +73,9 @@ class InvalidSignature(BadRequest):
 
 def verify_signature(payload: bytes, header: str | None, secret: str, *, now: datetime) -> None:
     """Raises InvalidSignature unless ``header`` signs ``payload`` with ``secret`` at a
-    timestamp within ``TOLERANCE_SECONDS`` of ``now``."""
+    timestamp within ``TOLERANCE_SECONDS`` of ``now``. ``secret`` may list several
+    endpoints' secrets separated by commas: the platform's own endpoint and its Connect
+    endpoint (events from connected accounts) each have one."""
     if not header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
     timestamp, signatures = None, []
@@ -86,8 +88,12 @@ def verify_signature(payload: bytes, header: str | None, secret: str, *, now: da
     if timestamp is None or not timestamp.isdigit() or not signatures:
         raise InvalidSignature("The Stripe-Signature header is malformed.")
     signed = timestamp.encode() + b"." + payload
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
+    expected = [
+        hmac.new(key.strip().encode(), signed, hashlib.sha256).hexdigest()
+        for key in secret.split(",")
+        if key.strip()
+    ]
+    if not any(hmac.compare_digest(e, c) for e in expected for c in signatures):
         raise InvalidSignature("No signature matches the payload.")
     if abs(now.timestamp() - int(timestamp)) > TOLERANCE_SECONDS:
         raise InvalidSignature("The signature's timestamp is outside the tolerance.")

@@ -20,7 +20,9 @@ settings, the program editor and draft simulation), ``views_catalog`` (rewards, 
 pools, redemption orders), ``views_lottery``, ``views_alliance``, ``views_finance``
 (settlement batches: approve, pay, reconcile, reports),
 ``views_operator`` (tenants and their plans, fees, SPU value, job queues, audit),
-``views_outbox`` (messages to people: the outbox of ``platform.messages``) and
+``views_outbox`` (messages to people: the outbox of ``platform.messages``),
+``views_people`` (a tenant's Team, the platform's Staff, invitation links),
+``views_payouts`` (the tenant's Stripe Connect account and its onboarding) and
 ``views_activity`` (the staff activity log that ``activity`` records for every form).
 """
 
@@ -58,6 +60,8 @@ def init_app(app: Flask) -> None:
         views_merchant,
         views_operator,
         views_outbox,
+        views_payouts,
+        views_people,
         views_settings,
     )
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SIGN_IN = "auth.sign_in"
 SIGN_OUT = "auth.sign_out"
+ACCEPT_INVITATION = "auth.accept_invitation"
 PAGE = 50
 
 
@@ -145,7 +146,15 @@ def list_activity(
 
 
 def known_actions() -> list[str]:
-    """Every action a row can name: the permission table's and sign-in/out."""
+    """Every action a row can name: the permission table's, sign-in/out, invitations."""
     from . import permissions
 
-    return sorted({*permissions.TENANT_ACTIONS, *permissions.PLATFORM_ACTIONS, SIGN_IN, SIGN_OUT})
+    return sorted(
+        {
+            *permissions.TENANT_ACTIONS,
+            *permissions.PLATFORM_ACTIONS,
+            SIGN_IN,
+            SIGN_OUT,
+            ACCEPT_INVITATION,
+        }
+    )

@@ -39,7 +39,9 @@ def init_babel(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     Babel(app, locale_selector=select_language)
-    app.jinja_env.filters.update(money=money, points=points, datetime=format_when, percent=percent)
+    app.jinja_env.filters.update(
+        money=money, points=points, spu=spu, datetime=format_when, percent=percent
+    )
 
 
 def forget_cached_locale() -> None:
@@ -69,6 +71,13 @@ def money(minor: int, currency: str) -> str:
 
 def points(value: int) -> str:
     return babel_numbers.format_decimal(value, locale=locale())
+
+
+def spu(micro: int) -> str:
+    """µSPU -> SPU in the locale's number format, exactly (up to six places)."""
+    return babel_numbers.format_decimal(
+        Decimal(micro).scaleb(-6), "#,##0.######", locale=locale(), decimal_quantization=False
+    )
 
 
 def percent(value: Decimal | None) -> str:

@@ -14,9 +14,10 @@
   ``platform.throttle``'s (Redis when ``JIFEN_REDIS_URL`` is set, else in memory).
 * Responses under ``/console`` get a CSP without inline scripts, ``X-Frame-Options:
   DENY``, ``Referrer-Policy`` and ``X-Content-Type-Options``.
-* Every form posted to a guarded view, and every sign-in, sign-out and password change,
-  is written to the staff activity log (``activity``) by ``record_activity``, the console's
-  ``after_request`` hook: views need no code of their own to be logged.
+* Every form posted to a guarded view, and every sign-in, sign-out, password change and
+  answer to an invitation, is written to the staff activity log (``activity``) by
+  ``record_activity``, the console's ``after_request`` hook: views need no code of their
+  own to be logged.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from flask import Response, abort, current_app, g, redirect, request, session, u
 from jifen.platform import throttle
 from jifen.platform.auth.model import IDLE_MINUTES as IDLE_MINUTES
 from jifen.platform.auth.model import SESSION_HOURS as SESSION_HOURS
-from jifen.platform.auth.model import Role
+from jifen.platform.auth.model import PlatformRole, Role
 
 from . import permissions
 
@@ -67,7 +68,7 @@ class Staff:
 
     user_id: str
     email: str
-    platform_operator: bool
+    platform_role: PlatformRole | None
     roles: dict[str, Role]  # tenant id -> role
     tenant_id: str | None
 
@@ -75,8 +76,13 @@ class Staff:
     def role(self) -> Role | None:
         return self.roles.get(self.tenant_id) if self.tenant_id else None
 
+    @property
+    def platform_operator(self) -> bool:
+        """Has a platform role, operator or finance (platform pages are theirs)."""
+        return self.platform_role is not None
+
     def may(self, action: str) -> bool:
-        return permissions.allowed(action, role=self.role, platform_operator=self.platform_operator)
+        return permissions.allowed(action, role=self.role, platform_role=self.platform_role)
 
 
 def start_session(user_id: str) -> None:
@@ -124,7 +130,7 @@ def load_staff() -> Staff | None:
     if tenant_id not in roles:
         tenant_id = next(iter(roles)) if len(roles) == 1 else None
         session["tenant"] = tenant_id
-    return Staff(live.user_id, live.email, live.platform_operator, roles, tenant_id)
+    return Staff(live.user_id, live.email, live.platform_role, roles, tenant_id)
 
 
 def current_staff() -> Staff:
@@ -222,8 +228,8 @@ def error_flashes() -> int:
 
 
 def record_activity(response: Response) -> None:
-    """``after_request``: log a POST to a guarded view, a sign-in, a sign-out or a
-    password change.
+    """``after_request``: log a POST to a guarded view, a sign-in, a sign-out, a
+    password change or an answer to an invitation link (named by the invitation's id).
 
     The outcome: ``refused`` when the guard said no (403, anonymous, bad CSRF token, a
     wrong password or a locked-out sign-in), ``error`` when the view failed (a 4xx/5xx page
@@ -237,7 +243,22 @@ def record_activity(response: Response) -> None:
     staff: Staff | None = g.get("staff")
     status = response.status_code
     entry: dict[str, Any] = {}
-    if request.endpoint == "console.login":
+    target = "/".join(str(value) for value in (request.view_args or {}).values()) or None
+    if request.endpoint == "console.staff_invitation":
+        invitation = g.get("invitation")
+        if invitation is None:  # an unknown, used or expired link: nothing to name
+            return
+        action, target = activity.ACCEPT_INVITATION, invitation.id  # never the link's token
+        user_id = g.get("signed_in_user_id")
+        entry = {"actor_id": user_id, "actor_email": invitation.email}
+        entry["tenant_id"] = invitation.tenant_id
+        if user_id:
+            outcome = activity.Outcome.OK
+        elif status in (401, 403, 429):
+            outcome = activity.Outcome.REFUSED
+        else:
+            outcome = activity.Outcome.ERROR
+    elif request.endpoint == "console.login":
         action = activity.SIGN_IN
         user_id = g.get("signed_in_user_id") if status in (302, 303) else None
         entry = {"actor_id": user_id, "actor_email": request.form.get("email", "").strip()}
@@ -271,7 +292,6 @@ def record_activity(response: Response) -> None:
         view_args = request.view_args or {}
         platform_wide = action in permissions.PLATFORM_ACTIONS
         entry["tenant_id"] = view_args.get("tenant_id") if platform_wide else staff.tenant_id
-    target = "/".join(str(value) for value in (request.view_args or {}).values()) or None
     activity.record(
         activity.Entry(
             action=action,

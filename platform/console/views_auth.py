@@ -19,13 +19,18 @@ def login():
     if request.method == "GET":
         return render_template("console/login.html", next=request.args.get("next"))
     from jifen.platform.auth.services import authenticate_staff
+    from jifen.platform.errors import Forbidden
 
     email = request.form.get("email", "")[:254]
     password = request.form.get("password", "")[:1024]
     wait = security.login_locked(email)
     if wait:
         return errors.page(429, retry_after=wait)
-    user = authenticate_staff(email, password) if email and password else None
+    try:
+        user = authenticate_staff(email, password) if email and password else None
+    except Forbidden as refused:  # the right password, but no way in any more
+        page = render_template("console/login.html", refused=refused.code, email=email)
+        return page, 403
     if user is None:
         security.record_login_failure(email)
         wait = security.login_locked(email)

@@ -1,6 +1,7 @@
 """The finance console of the platform: settlement batches with their positions, close,
 approve (by someone other than who closed it — the service refuses the closer), pay
-(through Stripe, or by hand: finance marks each line paid with its bank reference),
+(through Stripe, or by hand: finance marks each line paid with its bank reference, and
+above the platform's threshold a second platform staff user confirms it),
 reconcile (every payment line against Stripe or its reference: matched lines and the
 mismatches) and the CSV/XLSX/PDF reports. Batches span every tenant, so these pages are for staff
 flagged as platform operators; a tenant's finance users see their own statements in
@@ -14,6 +15,7 @@ from datetime import datetime
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from jifen.platform import clock
 from jifen.platform.errors import JifenError, NotFound
 
 from . import blp, charts, i18n, queries
@@ -35,12 +37,26 @@ def batches():
 @blp.post("/finance/batches")
 @require("batches.close", tenant=False)
 def close_batch():
+    from jifen.settlement.services import CUTOFF_ZONE, next_cutoff
     from jifen.settlement.services import close_batch as close
 
     try:
         closed = close(g.staff.user_id)
     except JifenError as error:
         flash(_error_message(error), "error")
+        return redirect(url_for("console.batches"), code=303)
+    if not closed.created:
+        upcoming = next_cutoff(max(clock.now(), closed.batch.cutoff))
+        zone = CUTOFF_ZONE.key
+        when = i18n.format_when(upcoming, zone)
+        flash(
+            _(
+                "Nothing new to close; the next cut-off is %(when)s (%(zone)s).",
+                when=when,
+                zone=zone,
+            ),
+            "info",
+        )
         return redirect(url_for("console.batches"), code=303)
     flash(_("Batch closed."), "ok")
     return redirect(url_for("console.batch", batch_id=closed.batch.id), code=303)
@@ -49,11 +65,13 @@ def close_batch():
 @blp.get("/finance/batches/<batch_id>")
 @require("batches.view", tenant=False)
 def batch(batch_id: str):
+    from jifen.settlement.manual import list_payments
     from jifen.settlement.payments import list_instructions
     from jifen.settlement.services import get_batch
 
     view = get_batch(batch_id)
     instructions = list_instructions(batch_id)
+    waiting = [m for m in list_payments(batch_id) if m.status == "pending_confirmation"]
     names = queries.tenant_names(
         {p.tenant_id for p in view.positions} | {i.tenant_id for i in instructions}
     )
@@ -74,6 +92,7 @@ def batch(batch_id: str):
         chart=chart,
         formats=REPORT_FORMATS,
         instructions=instructions,
+        waiting={m.instruction_id: m for m in waiting},
         reconciliation=view.batch.reconciliation,
         checked_at=_checked_at(view.batch.reconciliation),
     )
@@ -117,20 +136,82 @@ def pay(batch_id: str):
 @blp.post("/finance/batches/<batch_id>/instructions/<tenant_id>/mark-paid")
 @require("batches.approve", tenant=False)
 def mark_paid(batch_id: str, tenant_id: str):
-    from jifen.settlement.payments import mark_paid as mark
+    """Up to the platform's threshold the line is paid; above it, it waits for a second
+    person (``settlement.manual``)."""
+    from jifen.settlement.manual import mark_paid as mark
+    from jifen.settlement.model import ManualPayment
 
     reference = request.form.get("reference", "").strip()[:255]
     if not reference:
         flash(_("Give the bank reference of the payment."), "error")
     else:
         try:
-            mark(batch_id, tenant_id, g.staff.user_id, reference)
-            flash(_("The line is marked paid."), "ok")
+            marked = mark(batch_id, tenant_id, g.staff.user_id, reference)
         except NotFound:
             raise
         except JifenError as error:
-            flash(_error_message(error), "error")
+            flash(_payment_error(error), "error")
+        else:
+            if isinstance(marked, ManualPayment):
+                flash(
+                    _(
+                        "Marked paid: %(amount)s is above the limit for one person, so "
+                        "another person must confirm it before the line is paid.",
+                        amount=i18n.money(marked.amount, marked.currency),
+                    ),
+                    "ok",
+                )
+            else:
+                flash(_("The line is marked paid."), "ok")
     return redirect(url_for("console.batch", batch_id=batch_id), code=303)
+
+
+@blp.post("/finance/manual-payments/<payment_id>/confirm")
+@require("batches.confirm_payment", tenant=False)
+def confirm_payment(payment_id: str):
+    """A second platform staff user confirms a manual payment above the threshold."""
+    from jifen.settlement.manual import confirm_payment as confirm
+    from jifen.settlement.manual import get_payment
+
+    found = get_payment(payment_id)
+    try:
+        confirm(payment_id, g.staff.user_id)
+        flash(_("The payment is confirmed and the line is paid."), "ok")
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(_payment_error(error), "error")
+    return redirect(url_for("console.batch", batch_id=found.batch_id), code=303)
+
+
+@blp.post("/finance/manual-payments/<payment_id>/reject")
+@require("batches.confirm_payment", tenant=False)
+def reject_payment(payment_id: str):
+    """Withdraw (who marked it) or refuse (anyone else) a manual payment waiting for
+    confirmation; the line can be marked again."""
+    from jifen.settlement.manual import get_payment
+    from jifen.settlement.manual import reject_payment as reject
+
+    found = get_payment(payment_id)
+    try:
+        reject(payment_id, g.staff.user_id)
+        flash(_("The payment was rejected; the line is not paid."), "ok")
+    except NotFound:
+        raise
+    except JifenError as error:
+        flash(_payment_error(error), "error")
+    return redirect(url_for("console.batch", batch_id=found.batch_id), code=303)
+
+
+def _payment_error(error: JifenError) -> str:
+    known = {
+        "self_approval": _("A payment must be confirmed by someone other than who marked it paid."),
+        "approval_requires_staff": _("Only platform staff can confirm a payment."),
+        "confirmation_pending": _(
+            "This line already waits for confirmation of another payment; reject that first."
+        ),
+    }
+    return known.get(error.code) or _error_message(error)
 
 
 @blp.post("/finance/batches/<batch_id>/reconcile")
@@ -165,9 +246,13 @@ def report(batch_id: str, fmt: str):
 
     if fmt not in REPORT_FORMATS:
         raise NotFound(f"No such report format: {fmt}")
-    built = build(batch_id, fmt)
+    return download(build(batch_id, fmt))
+
+
+def download(built) -> Response:
+    """A report (``settlement.reports.Built``) as an attachment, its Content-Type as built."""
     return Response(
         built.body,
-        mimetype=built.mimetype,
+        content_type=built.content_type,
         headers={"Content-Disposition": f'attachment; filename="{built.filename}"'},
     )

@@ -9,6 +9,8 @@ for one named in the URL or form, so another tenant's ids are simply not found.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -309,6 +311,58 @@ def replay(delivery_id: str):
 @require("statements.view")
 def statements():
     from jifen.settlement.services import list_statements
+    from jifen.settlement.statements import list_lines
 
     page = list_statements(_tenant(), {"limit": PAGE, "starting_after": _after(), "batch": None})
-    return render_template("console/statements.html", page=page)
+    period, chosen, problem = _statement_period()
+    if problem:
+        flash(problem, "error")
+    lines = list_lines(
+        _tenant(),
+        {
+            "limit": PAGE,
+            "starting_after": request.args.get("lines_after") or None,
+            "from_": period.start,
+            "to": period.end,
+        },
+    )
+    return render_template("console/statements.html", page=page, lines=lines, chosen=chosen)
+
+
+@blp.get("/statements/lines.<fmt>")
+@require("statements.view")
+def statement_export(fmt: str):
+    """The statement lines of the period on the page, as CSV or XLSX."""
+    from jifen.settlement.statements import FORMATS, export
+
+    from .views_finance import download
+
+    if fmt not in FORMATS:
+        raise NotFound(f"No such export format: {fmt}")
+    period, _chosen, problem = _statement_period()
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("console.statements"), code=303)
+    return download(export(_tenant(), fmt, period))
+
+
+def _statement_period():
+    """The period the Statements page names: ``from`` and ``to`` dates (YYYY-MM-DD, both
+    days included) in the tenant's time zone, either may be empty. Returns the period,
+    the dates as given and a problem to show (then the period is open)."""
+    from jifen.settlement.statements import Period
+
+    zone = ZoneInfo(g.get("console_time_zone") or "UTC")
+    chosen = {key: request.args.get(key, "").strip()[:10] for key in ("from", "to")}
+    bounds: dict[str, datetime | None] = {}
+    for key, days_after in (("from", 0), ("to", 1)):
+        try:
+            day = date.fromisoformat(chosen[key]) if chosen[key] else None
+        except ValueError:
+            return Period(), {"from": "", "to": ""}, _("Give dates as YYYY-MM-DD.")
+        bounds[key] = (
+            None
+            if day is None
+            else datetime.combine(day + timedelta(days=days_after), time(), zone)
+        )
+    return Period(bounds["from"], bounds["to"]), chosen, None

@@ -22,6 +22,16 @@ unit of work: a refusal changes nothing. Approval locks the adjustment's row fir
 two approvers racing post it once (the loser sees ``invalid_state``); the table's unique
 ``transaction_id`` and CHECKs hold "posted once" and four eyes in the database too.
 
+A manual award (``POST /v1/awards`` with ``event: manual``, ``manual_award``) follows
+the same rule, since it too creates points by hand: up to the threshold it posts at once
+as an award (kind ``award``); above it, it becomes an adjustment left
+``pending_approval``, nothing posted, decided like any other (approved, it posts as an
+adjustment).
+
+The approver is checked twice: ``check_decision`` (pure) refuses API clients and the
+requester, and the use case refuses a ``usr_…`` that is no live staff user of the
+adjustment's tenant (403 ``approval_requires_staff``).
+
 The ``adjustments`` table is the audit trail: every request and decision with its actor
 and time, listed newest first.
 """
@@ -32,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jifen.platform import clock, ledger
+from jifen.platform.auth.model import StaffRole, StaffUser
 from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, Forbidden, InsufficientPoints, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
@@ -44,6 +55,7 @@ from . import wallets
 from .model import Adjustment, AdjustmentStatus, Member
 from .points import ProgramContext, _active_member, _event_data, program_context
 from .services import looks_like_id
+from .wallets import MemberEntry
 
 MAX_REASON = 500
 MAX_POINTS = ledger.MAX_POINTS
@@ -133,23 +145,12 @@ def request_adjustment(
             context = program_context(session, tenant_id)
             member = _active_member(session, member_id, "member_id")
             threshold = context.program.adjustments.approval_threshold
-            adjustment = Adjustment(
-                id=new_id("adj"),
-                tenant_id=tenant_id,
-                member_id=member.id,
-                points=points,
-                reason=reason,
-                status=AdjustmentStatus.PENDING_APPROVAL.value,
-                approval_threshold=threshold,
-                requested_by=actor,
-            )
             if needs_approval(points, threshold):
                 if points < 0:
                     _refuse_overdraft(session, member, context, -points)
-                session.add(adjustment)
-                session.flush()
-                _emit(uow, adjustment, "adjustment.requested")
+                adjustment = _ask_for_approval(uow, member, points, reason, threshold, actor)
             else:
+                adjustment = _adjustment(member, points, reason, threshold, actor)
                 _post(uow, context, member, adjustment)
                 session.add(adjustment)
                 session.flush()
@@ -159,18 +160,55 @@ def request_adjustment(
     return run_in_transaction(attempt)
 
 
-def approve_adjustment(tenant_id: str, adjustment_id: str, actor: str) -> Adjustment:
-    """Post a pending adjustment, by a staff user other than its requester.
+def manual_award(
+    tenant_id: str, *, member_id: str, points: int, reason: str, actor: str
+) -> MemberEntry | Adjustment:
+    """Give a member ``points`` by hand (``POST /v1/awards``, ``event: manual``): up to
+    the program's threshold posted at once as an award (the member's transaction); above
+    it an adjustment left ``pending_approval`` with nothing posted, for a second person.
 
-    Raises NotFound, Forbidden (``approval_requires_staff``: ``actor`` is not a staff
-    user; ``self_approval``), Conflict (``invalid_state``: not pending), MemberFrozen and
-    InsufficientPoints; the adjustment then stays pending and nothing is posted.
+    Raises Unprocessable (points not positive, a blank reason), NotFound (unknown or
+    foreign member) and MemberFrozen.
+    """
+    points = check_points(points)
+    if points < 0:
+        raise Unprocessable(
+            "A manual award gives points; take points away with an adjustment.",
+            code="invalid_points",
+            param="points",
+        )
+    reason = check_reason(reason)
+
+    def attempt() -> MemberEntry | Adjustment:
+        with unit_of_work(tenant_id=tenant_id) as uow:
+            context = program_context(uow.session, tenant_id)
+            member = _active_member(uow.session, member_id, "member_id")
+            threshold = context.program.adjustments.approval_threshold
+            result: MemberEntry | Adjustment
+            if needs_approval(points, threshold):
+                result = _ask_for_approval(uow, member, points, reason, threshold, actor)
+            else:
+                result = _award_now(uow, context, member, points, reason)
+            uow.commit(result)
+            return result
+
+    return run_in_transaction(attempt)
+
+
+def approve_adjustment(tenant_id: str, adjustment_id: str, actor: str) -> Adjustment:
+    """Post a pending adjustment, by a staff user of the tenant other than its requester.
+
+    Raises NotFound, Forbidden (``approval_requires_staff``: ``actor`` is not a live
+    staff user of the tenant; ``self_approval``), Conflict (``invalid_state``: not
+    pending), MemberFrozen and InsufficientPoints; the adjustment then stays pending and
+    nothing is posted.
     """
 
     def attempt() -> Adjustment:
         with unit_of_work(tenant_id=tenant_id) as uow:
             adjustment = _load(uow.session, adjustment_id, lock=True)
             check_decision(adjustment, actor, approve=True)
+            _refuse_unless_staff_of(uow.session, tenant_id, actor)
             context = program_context(uow.session, tenant_id)
             member = _active_member(uow.session, adjustment.member_id, "member")
             adjustment.approved_by = actor
@@ -237,6 +275,69 @@ def _load(session: Session, adjustment_id: str, *, lock: bool = False) -> Adjust
     if adjustment is None:
         raise NotFound(f"No such adjustment: {adjustment_id}", param="adjustment")
     return adjustment
+
+
+def _adjustment(member: Member, points: int, reason: str, threshold: int, actor: str) -> Adjustment:
+    return Adjustment(
+        id=new_id("adj"),
+        tenant_id=member.tenant_id,
+        member_id=member.id,
+        points=points,
+        reason=reason,
+        status=AdjustmentStatus.PENDING_APPROVAL.value,
+        approval_threshold=threshold,
+        requested_by=actor,
+    )
+
+
+def _ask_for_approval(
+    uow: UnitOfWork, member: Member, points: int, reason: str, threshold: int, actor: str
+) -> Adjustment:
+    """Record a pending adjustment; nothing is posted until someone approves it."""
+    adjustment = _adjustment(member, points, reason, threshold, actor)
+    uow.session.add(adjustment)
+    uow.session.flush()
+    _emit(uow, adjustment, "adjustment.requested")
+    return adjustment
+
+
+def _refuse_unless_staff_of(session: Session, tenant_id: str, actor: str) -> None:
+    """Raises Forbidden (``approval_requires_staff``) unless ``actor`` is a staff user,
+    not disabled, with a live role in ``tenant_id``."""
+    role = session.scalar(
+        select(StaffRole.id)
+        .join(StaffUser, StaffUser.id == StaffRole.user_id)
+        .where(
+            StaffRole.tenant_id == tenant_id,
+            StaffRole.user_id == actor,
+            StaffRole.disabled_at.is_(None),
+            StaffUser.disabled_at.is_(None),
+        )
+    )
+    if role is None:
+        raise Forbidden(
+            "An adjustment must be approved by a staff user of this tenant.",
+            code="approval_requires_staff",
+        )
+
+
+def _award_now(
+    uow: UnitOfWork, context: ProgramContext, member: Member, points: int, reason: str
+) -> MemberEntry:
+    """Post a manual award of ``points``: a credit of kind ``award`` from the tenant's
+    issuance account, in a lot expiring by the program's policy."""
+    wallet = wallets.member_wallet(uow.session, member, context.asset)
+    transaction = ledger.credit(
+        uow.session,
+        wallet,
+        points,
+        kind=Kind.AWARD,
+        expires_at=expires_at(context.program, clock.now(), context.time_zone),
+        metadata={"event": "manual", "reason": reason, "program_version": context.version},
+    )
+    entry = wallets.entry(transaction, wallet, member.id)
+    emit(uow, tenant_id=member.tenant_id, type="points.earned", data=_event_data(entry))
+    return entry
 
 
 def _refuse_overdraft(session: Session, member: Member, context: ProgramContext, points: int):

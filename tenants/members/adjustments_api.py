@@ -21,14 +21,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from jifen.platform.auth.callers import current_caller, require_scope
-from jifen.platform.http import ListArgs, ObjectSchema, StrictSchema, Timestamp, list_of
+from jifen.platform.http import ListArgs, StrictSchema, list_of
 
 from . import adjustments
 from .api import READ, WRITE, blp
-from .model import AdjustmentStatus
-from .schemas import MAX_EXACT, MEMBER_ID, REASON
-
-STATUSES = [status.value for status in AdjustmentStatus]
+from .schemas import ADJUSTMENT_STATUSES, MAX_EXACT, MEMBER_ID, REASON, AdjustmentSchema
 
 
 def _not_blank(value: str) -> None:
@@ -56,24 +53,7 @@ class RejectInput(StrictSchema):
 
 class AdjustmentListArgs(ListArgs):
     member_id = ma.fields.String()
-    status = ma.fields.String(validate=validate.OneOf(STATUSES))
-
-
-class AdjustmentSchema(ObjectSchema):
-    OBJECT = "adjustment"
-    member = ma.fields.String(attribute="member_id")
-    points = ma.fields.Integer()
-    reason = ma.fields.String()
-    status = ma.fields.String(metadata={"description": " | ".join(STATUSES)})
-    approval_threshold = ma.fields.Integer(
-        metadata={"description": "The program's threshold when it was asked for."}
-    )
-    requested_by = ma.fields.String()
-    approved_by = ma.fields.String(allow_none=True)
-    rejected_by = ma.fields.String(allow_none=True)
-    rejection_reason = ma.fields.String(allow_none=True)
-    decided_at = Timestamp(allow_none=True)
-    transaction = ma.fields.String(attribute="transaction_id", allow_none=True)
+    status = ma.fields.String(validate=validate.OneOf(ADJUSTMENT_STATUSES))
 
 
 def _actor() -> str:

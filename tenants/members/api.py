@@ -17,7 +17,14 @@ Where API.md is silent:
 * ``POST /v1/awards``: ``event: manual`` (with ``points`` and ``reason``) or a program
   event (``tenants.members.awards``); a referral names the ``referee_id``. An event the
   program pays nothing for is 422 ``event_not_configured``; a second signup or check-in
-  the same day 422 ``already_awarded``.
+  the same day 422 ``already_awarded``. A manual award of more than the program's
+  ``adjustments.approval_threshold`` points posts nothing: it answers 202 with an
+  ``adjustment`` (``status: pending_approval``, ``requested_by`` the client) that a
+  staff user of the tenant other than the requester approves in the console (then it
+  posts, as an adjustment) or anyone rejects, exactly like ``POST /v1/adjustments``
+  (``tenants.members.adjustments_api``); an ``Idempotency-Key`` replays the 202. At or
+  below the threshold it is 201 with the ``transaction`` as before. A blank ``reason``
+  is 422.
 * ``POST /v1/redemptions`` with ``order_amount`` (and ``order_id``) pays towards an
   order under the program's redemption rules.
 * ``POST /v1/checkout/quotes`` answers 200 with a ``checkout_quote`` (no id: nothing is
@@ -44,7 +51,9 @@ from jifen.platform.auth.callers import current_caller, require_member, require_
 from jifen.platform.http import JifenBlueprint, list_of
 
 from . import checkout, points, refunds, services, tiering, tokens
+from .model import Adjustment
 from .schemas import (
+    AdjustmentSchema,
     AwardInput,
     BalanceSchema,
     CaptureInput,
@@ -194,14 +203,16 @@ def earn_batch(body: dict):
 
 @blp.post("/awards")
 @blp.arguments(AwardInput)
-@blp.response(201, TransactionSchema)
+@blp.response(201, TransactionSchema, alternatives={Adjustment: (202, AdjustmentSchema)})
 @blp.doc(**WRITE)
 @require_scope("points:write", platform=False)
 def award(body: dict):
     """An event award (signup, checkin, review, referral with ``referee_id``,
     profile_completion) or a manual one (``event: manual`` with ``points`` and
-    ``reason``)."""
-    return points.award(_tenant(), **body)
+    ``reason``). A manual award above the program's ``adjustments.approval_threshold``
+    is 202 with a ``pending_approval`` adjustment: nothing is posted until a second
+    staff user approves it in the console."""
+    return points.award(_tenant(), actor=current_caller().id, **body)
 
 
 @blp.post("/redemptions")

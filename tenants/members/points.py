@@ -50,7 +50,7 @@ from jifen.tenants.program.rules import Program
 from jifen.tenants.program.services import current_program, program_version
 
 from . import tiering, wallets
-from .model import Member
+from .model import Adjustment, Member
 from .orders import MemberAward, OrderEarning
 from .services import load_member, looks_like_id
 from .wallets import MemberEntry, TransferEntry
@@ -303,9 +303,11 @@ def award(
     points: int | None = None,
     reason: str | None = None,
     referee_id: str | None = None,
-) -> MemberEntry:
-    """An award: ``manual`` (staff give ``points`` with a ``reason``) or a program event
-    (see ``awards.award_event``).
+    actor: str | None = None,
+) -> MemberEntry | Adjustment:
+    """An award: ``manual`` (``actor`` gives ``points`` with a ``reason``; above the
+    program's approval threshold it waits for a second person as an ``Adjustment``, see
+    ``adjustments.manual_award``) or a program event (see ``awards.award_event``).
 
     Raises NotFound, MemberFrozen, Unprocessable and LimitExceeded.
     """
@@ -315,23 +317,11 @@ def award(
         return award_event(tenant_id, member_id=member_id, event=event, referee_id=referee_id)
     if points is None or not reason:
         raise Unprocessable("A manual award needs points and a reason.", param="points")
-    with unit_of_work(tenant_id=tenant_id) as uow:
-        context = program_context(uow.session, tenant_id)
-        member = _active_member(uow.session, member_id, "member_id")
-        wallet = wallets.member_wallet(uow.session, member, context.asset)
-        now = clock.now()
-        transaction = ledger.credit(
-            uow.session,
-            wallet,
-            points,
-            kind=Kind.AWARD,
-            expires_at=program_expires_at(context.program, now, context.time_zone),
-            metadata={"event": event, "reason": reason, "program_version": context.version},
-        )
-        result = wallets.entry(transaction, wallet, member.id)
-        emit(uow, tenant_id=tenant_id, type="points.earned", data=_event_data(result))
-        uow.commit(result)
-        return result
+    if actor is None:
+        raise ValueError("A manual award records who gave it: pass actor.")
+    from .adjustments import manual_award
+
+    return manual_award(tenant_id, member_id=member_id, points=points, reason=reason, actor=actor)
 
 
 # --- spending ------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from marshmallow import validate
 
 from jifen.platform.http import ListArgs, ObjectSchema, Points, StrictSchema, Timestamp
 
+from .model import AdjustmentStatus
+
 MAX_EXACT = 2**53 - 1
 MEMBER_ID = {"required": True, "validate": validate.Length(min=1, max=32)}
 REFERENCE = validate.Length(min=1, max=128)
@@ -236,6 +238,29 @@ class TransactionSchema(ObjectSchema):
     currency = ma.fields.String()
     reference = ma.fields.String(allow_none=True)
     metadata = ma.fields.Dict()
+
+
+ADJUSTMENT_STATUSES = tuple(status.value for status in AdjustmentStatus)
+
+
+class AdjustmentSchema(ObjectSchema):
+    """A manual adjustment (``tenants.members.adjustments``); also what ``POST
+    /v1/awards`` answers (202) for a manual award that waits for a second person."""
+
+    OBJECT = "adjustment"
+    member = ma.fields.String(attribute="member_id")
+    points = ma.fields.Integer()
+    reason = ma.fields.String()
+    status = ma.fields.String(metadata={"description": " | ".join(ADJUSTMENT_STATUSES)})
+    approval_threshold = ma.fields.Integer(
+        metadata={"description": "The program's threshold when it was asked for."}
+    )
+    requested_by = ma.fields.String()
+    approved_by = ma.fields.String(allow_none=True)
+    rejected_by = ma.fields.String(allow_none=True)
+    rejection_reason = ma.fields.String(allow_none=True)
+    decided_at = Timestamp(allow_none=True)
+    transaction = ma.fields.String(attribute="transaction_id", allow_none=True)
 
 
 class TransferSchema(TransactionSchema):

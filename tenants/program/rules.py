@@ -38,8 +38,8 @@ The document, key by key::
                                  | {policy: period_end, period, grace_months}
     reminders                    {days_before: [30, 7, 1]}
     redemption                   {min_points, points, per_amount, max_order_share_pct}
-    adjustments                  {approval_threshold}: a manual adjustment of more points
-                                 than this waits for a second person (default 10,000)
+    adjustments                  {approval_threshold}: a manual adjustment or award of
+                                 more points waits for a second person (default 10,000)
 """
 
 from __future__ import annotations
@@ -161,8 +161,8 @@ class Redemption:
 
 @dataclass(frozen=True)
 class Adjustments:
-    """Manual adjustments of more than ``approval_threshold`` points (either way) wait
-    for a second person's approval; at or below it they post at once."""
+    """Manual adjustments (and manual awards) of more than ``approval_threshold`` points
+    (either way) wait for a second person's approval; at or below it they post at once."""
 
     approval_threshold: int = DEFAULT_APPROVAL_THRESHOLD
 

@@ -21,8 +21,8 @@ SECTIONS = {
     "period_end_grace(grace_month, grace_day) | period_end(period, grace_months)}",
     "reminders": "{days_before: [30, 7, 1]}",
     "redemption": "{min_points, points, per_amount, max_order_share_pct}",
-    "adjustments": "{approval_threshold}: manual adjustments of more points wait for a "
-    "second person's approval (default 10000)",
+    "adjustments": "{approval_threshold}: manual adjustments and manual awards of more "
+    "points wait for a second person's approval (default 10000)",
 }
 
 

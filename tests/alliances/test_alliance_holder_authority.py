@@ -97,9 +97,7 @@ def test_a_membership_a_swap_opened_is_no_consent(api, client, alliance):
     assert alliance_balance(client, alliance, card) == before
 
 
-def test_an_earn_by_a_merchant_that_did_not_enrol_the_card_shows_no_balance(
-    api, client, alliance
-):
+def test_an_earn_by_a_merchant_that_did_not_enrol_the_card_shows_no_balance(api, client, alliance):
     shop, other = signup(api), signup(api)
     join(client, alliance, shop)
     join(client, alliance, other)

@@ -154,6 +154,17 @@ def test_a_secret_being_rolled_may_sign_with_either_key():
         verify_signature(PAYLOAD, f"{old},{new}", "whsec_new", now=clock.now())
 
 
+def test_the_platforms_and_its_connect_endpoints_secrets_both_verify():
+    secrets = "whsec_platform, whsec_connect"
+    with clock.frozen_at(T0):
+        for key in ("whsec_platform", "whsec_connect"):
+            verify_signature(PAYLOAD, stripe_signature(PAYLOAD, key), secrets, now=clock.now())
+        with pytest.raises(InvalidSignature):
+            verify_signature(PAYLOAD, stripe_signature(PAYLOAD, "whsec_x"), secrets, now=T0)
+        with pytest.raises(InvalidSignature):
+            verify_signature(PAYLOAD, stripe_signature(PAYLOAD, ""), ",", now=T0)
+
+
 @pytest.mark.parametrize(
     "header",
     [None, "", "garbage", "t=abc,v1=00", "v1=00", "t=1700000000"],

@@ -17,13 +17,21 @@ OWNER_PASSWORD = "correct horse battery"
 
 
 def make_staff(
-    roles: dict[str, Role] | None = None, *, platform_operator: bool = False, email: str = ""
+    roles: dict[str, Role] | None = None,
+    *,
+    platform_operator: bool = False,
+    platform_role: str | None = None,
+    email: str = "",
 ) -> tuple[str, str]:
-    """A staff user with ``roles`` (tenant id -> role); returns (user id, email)."""
+    """A staff user with ``roles`` (tenant id -> role) and ``platform_role`` (``operator``
+    or ``finance``; ``platform_operator=True`` means ``operator``); returns (user id,
+    email)."""
     email = email or f"{unique('staff-')}@example.test"
+    if platform_operator and platform_role is None:
+        platform_role = "operator"
     with unit_of_work(platform=True) as uow:
         user = new_staff_user(uow.session, email=email, password=PASSWORD)
-        user.is_platform_operator = platform_operator
+        user.platform_role = platform_role
         for tenant_id, role in (roles or {}).items():
             grant_role(uow.session, tenant_id=tenant_id, user_id=user.id, role=role)
         uow.commit()

@@ -99,6 +99,27 @@ def test_the_requester_cannot_approve_through_the_tenants_api_client(app, client
     assert balance(client, shop) == 650
 
 
+def test_a_large_manual_award_from_the_api_waits_for_a_person_here(app, client, shop):
+    """``POST /v1/awards`` above the threshold answers 202 and posts nothing; the award
+    waits on the Adjustments page, and a finance user's approval posts it once."""
+    award = {"member_id": shop.member_id, "event": "manual", "points": 5000, "reason": "vip"}
+    response = client.post("/v1/awards", json=award, headers=shop.tenant.auth)
+    assert response.status_code == 202, response.get_json()
+    pending = response.get_json()
+    assert pending["status"] == "pending_approval" and balance(client, shop) == 500
+    finance = signed_in(app, shop.staff[Role.FINANCE])
+    listing = finance.get("/console/adjustments")
+    assert pending["id"] in html(listing) and "vip" in text_of(listing)
+    finance.post(f"/console/adjustments/{pending['id']}/approve")
+    assert "approved and posted" in text_of(finance.get("/console/adjustments"))
+    assert balance(client, shop) == 5500
+    finance.post(f"/console/adjustments/{pending['id']}/approve")
+    assert balance(client, shop) == 5500
+    [posted] = [a for a in adjustments_of(client, shop) if a["id"] == pending["id"]]
+    assert posted["status"] == "posted" and posted["requested_by"] == shop.tenant.client_id
+    assert posted["approved_by"].startswith("usr_")
+
+
 def test_finance_rejects_with_a_reason_and_nothing_is_posted(app, client, shop, owner):
     owner.post(
         f"/console/members/{shop.member_id}/adjust",

@@ -31,7 +31,7 @@ from console_helpers import PASSWORD, Console, make_staff, open_shop
 from factories import Api, drain_jobs
 
 from jifen.platform import clock
-from jifen.platform.auth.model import Role
+from jifen.platform.auth.model import PlatformRole, Role
 from jifen.platform.console import permissions
 
 sys.path.append(str(Path(__file__).parent.parent / "settlement"))
@@ -39,10 +39,13 @@ from settlement_support import Settlement, open_settlement  # noqa: E402
 
 ARTIFACTS = BROWSER_ARTIFACTS / "console"
 LANGUAGES = ("en", "zh-CN")
-ROLES = ("owner", "admin", "operator", "support", "finance", "platform")
-# Pages any signed-in user sees whatever the role (the password page: test_sessions.py).
-PUBLIC = {"console.login", "console.choose_tenant", "console.static", "console.change_password"}
-DOWNLOADS = {"console.report"}  # files, not pages: fetched and checked, not screenshot
+ROLES = ("owner", "admin", "operator", "support", "finance", "platform", "platform_finance")
+PLATFORM_ROLES = {"platform": "operator", "platform_finance": "finance"}
+# Pages any signed-in user sees whatever the role (the password page: test_sessions.py),
+# and an invitation link's page, which needs its token (test_browser_team.py shoots it).
+PUBLIC = {"console.login", "console.choose_tenant", "console.static", "console.change_password",
+          "console.staff_invitation"}  # fmt: skip
+DOWNLOADS = {"console.report", "console.statement_export"}  # files, not pages: fetched
 NAV = {"en": {"tenant": "Dashboard", "platform": "Tenants"},
        "zh-CN": {"tenant": "仪表盘", "platform": "租户"}}  # fmt: skip
 ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
@@ -72,6 +75,7 @@ def world(app, webhook_url):
     client = app.test_client()
     shop = open_shop(client, webhook_url)
     shop.staff["platform"] = make_staff(platform_operator=True, email="")[1]
+    shop.staff["platform_finance"] = make_staff(platform_role="finance")[1]
     auth = shop.tenant.auth
     reward = client.post(
         "/v1/rewards",
@@ -135,10 +139,11 @@ def sign_in(page, base: str, email: str) -> None:
 
 def expected_status(app, rule, role: str) -> int:
     action = app.view_functions[rule.endpoint].console_action
-    if role == "platform":
+    if role in PLATFORM_ROLES:
         if action not in permissions.PLATFORM_ACTIONS:
             return 302  # no tenant: sent to the settlement batches
-        return 200
+        platform_role = PlatformRole(PLATFORM_ROLES[role])
+        return 200 if permissions.allowed(action, role=None, platform_role=platform_role) else 403
     return 200 if permissions.allowed(action, role=Role(role)) else 403
 
 
@@ -151,7 +156,7 @@ def labels_of(page) -> list[str]:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_as_every_role_in_both_languages(app, browser, live_server, world, role):
     shop, values = world
-    email = shop.staff["platform"] if role == "platform" else shop.staff[Role(role)]
+    email = shop.staff[role] if role in PLATFORM_ROLES else shop.staff[Role(role)]
     seen: dict[str, dict[str, list[str]]] = {}
     problems: list[str] = []
     for language in LANGUAGES:
@@ -189,7 +194,7 @@ def test_every_page_as_every_role_in_both_languages(app, browser, live_server, w
                 continue
             document = page.content()
             if language == "zh-CN":
-                nav = NAV[language]["platform" if role == "platform" else "tenant"]
+                nav = NAV[language]["platform" if role in PLATFORM_ROLES else "tenant"]
                 if '<html lang="zh-CN">' not in document or nav not in page.inner_text("nav"):
                     problems.append(f"{path}: not a Chinese page")
             seen.setdefault(path, {})[language] = labels_of(page)

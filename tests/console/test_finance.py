@@ -181,3 +181,82 @@ def test_the_batch_page_is_translated(app, batch_with_a_swap):
     )
     assert page.status_code == 200 and '<html lang="zh-CN">' in html(page)
     assert "头寸" in text_of(page) and "结算" in text_of(page)
+
+
+def test_closing_when_nothing_is_new_says_when_the_next_cutoff_is(app, batch_with_a_swap):
+    from jifen.settlement.services import list_batches
+
+    batch, *_rest, closer_email = batch_with_a_swap  # closed up to now, past midnight
+    finance = signed_in(app, closer_email)
+    closed = finance.post("/console/finance/batches")
+    assert closed.status_code == 303 and closed.headers["Location"].endswith("/finance/batches")
+    page = finance.get(closed.headers["Location"], headers={"Accept-Language": "en"})
+    assert 'class="flash info"' in html(page)
+    said = text_of(page)
+    assert "Nothing new to close; the next cut-off is" in said and "(Asia/Shanghai)" in said
+    assert "before the last batch" not in said
+    assert list_batches({"limit": 1, "starting_after": None})["data"][0].batch.id == batch.id
+    chinese = finance.post("/console/finance/batches")
+    page = finance.get(chinese.headers["Location"], headers={"Accept-Language": "zh-CN"})
+    assert 'class="flash info"' in html(page) and "before the last batch" not in text_of(page)
+
+
+def test_the_batch_page_shows_the_rounding_line_with_the_totals(app, batch_with_a_swap):
+    from jifen.settlement.services import get_batch
+
+    batch, source, target, closer_email = batch_with_a_swap
+    page = signed_in(app, closer_email).get(
+        f"/console/finance/batches/{batch.id}", headers={"Accept-Language": "en"}
+    )
+    view = get_batch(batch.id)
+    totals = html(page).split('id="totals"')[1].split("</tfoot>")[0]
+    assert "Rounding" in totals and "Platform fees" in totals
+    assert 'id="totals-zero">CN¥0.00<' in totals or 'id="totals-zero">¥0.00<' in totals
+    rounding = html(page).split('id="totals-rounding">')[1].split("<")[0]
+    assert rounding.replace("CN", "").replace("¥", "") == f"{view.batch.rounding / 100:.2f}"
+    assert 'id="batch-rounding"' in html(page)
+    assert source.slug in text_of(page) and target.slug in text_of(page)
+    listed = signed_in(app, closer_email).get("/console/finance/batches")
+    assert "Rounding" in text_of(listed)
+
+
+def test_a_tenants_finance_user_reads_and_exports_its_statement_lines(app, batch_with_a_swap):
+    batch, source, target, _closer = batch_with_a_swap
+    _, finance_email = make_staff({source.id: Role.FINANCE})
+    finance = signed_in(app, finance_email)
+    page = finance.get("/console/statements", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    lines = html(page).split('id="lines"')[1].split("</table>")[0]
+    assert "目标商户" in lines and target.slug in lines and batch.id in lines
+    assert "pays" in lines and "swap" in lines
+    today = clock.now().date()
+    for fmt, content_type, magic in (
+        ("csv", "text/csv; charset=utf-8", b"\xef\xbb\xbf"),
+        ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK"),
+    ):
+        response = finance.get(
+            f"/console/statements/lines.{fmt}",
+            query_string={"from": today.isoformat(), "to": today.isoformat()},
+        )
+        assert response.status_code == 200, response.status_code
+        assert response.headers["Content-Type"] == content_type
+        assert (
+            response.data.startswith(magic)
+            and "attachment" in response.headers["Content-Disposition"]
+        )
+    from jifen.settlement.reports import parse_csv_sections
+
+    sections = parse_csv_sections(
+        finance.get("/console/statements/lines.csv", query_string={"to": "2000-01-01"}).data
+    )
+    assert len(sections["lines"]) == 1  # the header only: nothing before 2000
+    everything = parse_csv_sections(finance.get("/console/statements/lines.csv").data)
+    header, *rows = everything["lines"]
+    assert {row[header.index("counterparty")] for row in rows} == {target.id}
+    bad = finance.get("/console/statements/lines.csv", query_string={"from": "yesterday"})
+    assert bad.status_code == 303
+    assert finance.get("/console/statements/lines.pdf").status_code == 404
+    # the other tenant's finance user sees its own side of the same swap
+    _, target_email = make_staff({target.id: Role.FINANCE})
+    theirs = signed_in(app, target_email).get("/console/statements")
+    assert "源商户" in text_of(theirs) and "receives" in text_of(theirs)

@@ -15,7 +15,7 @@ from jifen.platform.console import permissions
 from jifen.platform.errors import Unprocessable
 
 OWNER, ADMIN, OPERATOR, SUPPORT, FINANCE = "owner", "admin", "operator", "support", "finance"
-PLATFORM, ANONYMOUS = "platform operator", "anonymous"
+PLATFORM, PLATFORM_FINANCE, ANONYMOUS = "platform operator", "platform finance", "anonymous"
 TENANT_ROLES = (OWNER, ADMIN, OPERATOR, SUPPORT, FINANCE)
 
 ALLOWED = {
@@ -29,6 +29,8 @@ ALLOWED = {
     "webhooks.view": {OWNER, ADMIN, OPERATOR},
     "webhooks.replay": {OWNER, ADMIN, OPERATOR},
     "statements.view": {OWNER, ADMIN, FINANCE},
+    "payouts.view": {OWNER, ADMIN, FINANCE},
+    "payouts.manage": {OWNER, ADMIN},
     "clients.view": {OWNER, ADMIN},
     "clients.manage": {OWNER, ADMIN},
     "exchange.view": {OWNER, ADMIN, FINANCE},
@@ -45,22 +47,27 @@ ALLOWED = {
     "alliance.view": {OWNER, ADMIN, FINANCE},
     "alliance.manage": {OWNER, ADMIN},
     "activity.tenant_view": {OWNER, ADMIN},
-    "tenants.view": {PLATFORM},
+    "team.view": {OWNER, ADMIN},
+    "team.manage": {OWNER, ADMIN},
+    "tenants.view": {PLATFORM, PLATFORM_FINANCE},
     "tenants.plan": {PLATFORM},
     "activity.view": {PLATFORM},
-    "fees.view": {PLATFORM},
+    "fees.view": {PLATFORM, PLATFORM_FINANCE},
     "fees.edit": {PLATFORM},
-    "spu_value.view": {PLATFORM},
+    "spu_value.view": {PLATFORM, PLATFORM_FINANCE},
     "spu_value.edit": {PLATFORM},
     "jobs.view": {PLATFORM},
     "jobs.requeue": {PLATFORM},
     "outbox.view": {PLATFORM},
-    "audit.run": {PLATFORM},
-    "batches.view": {PLATFORM},
-    "batches.close": {PLATFORM},
-    "batches.approve": {PLATFORM},
-    "batches.report": {PLATFORM},
-    "batches.reconcile": {PLATFORM},
+    "audit.run": {PLATFORM, PLATFORM_FINANCE},
+    "staff.view": {PLATFORM},
+    "staff.manage": {PLATFORM},
+    "batches.view": {PLATFORM, PLATFORM_FINANCE},
+    "batches.close": {PLATFORM, PLATFORM_FINANCE},
+    "batches.approve": {PLATFORM, PLATFORM_FINANCE},
+    "batches.report": {PLATFORM, PLATFORM_FINANCE},
+    "batches.reconcile": {PLATFORM, PLATFORM_FINANCE},
+    "batches.confirm_payment": {PLATFORM, PLATFORM_FINANCE},
 }
 
 CASES = [
@@ -88,6 +95,11 @@ CASES = [
     ("webhooks.view", "GET", "/console/webhooks/{endpoint}", None),
     ("webhooks.replay", "POST", "/console/webhooks/deliveries/{delivery}/replay", {}),
     ("statements.view", "GET", "/console/statements", None),
+    ("payouts.view", "GET", "/console/payouts", None),
+    # without Stripe in these tests, onboarding answers with a flash and a redirect
+    ("payouts.manage", "POST", "/console/payouts/onboard", {}),
+    ("payouts.manage", "GET", "/console/payouts/onboard", None),
+    ("payouts.manage", "GET", "/console/payouts/return", None),
     # forms an allowed role sends are refused by validation (422) or name nothing (404),
     # so the table changes no data
     ("clients.view", "GET", "/console/clients", None),
@@ -118,6 +130,24 @@ CASES = [
     ("alliance.manage", "POST", "/console/alliance/members", {"tenant_slug": " "}),
     ("alliance.manage", "POST", "/console/alliance/invitations/amb_missing/accept", {}),
     ("alliance.manage", "POST", "/console/alliance/invitations/amb_missing/decline", {}),
+    ("team.view", "GET", "/console/team", None),
+    ("team.manage", "POST", "/console/team/invitations", {"email": "no address", "role": "admin"}),
+    ("team.manage", "POST", "/console/team/invitations/inv_missing/revoke", {}),
+    ("team.manage", "POST", "/console/team/usr_missing/role", {"role": "support"}),
+    ("team.manage", "POST", "/console/team/usr_missing/disable", {}),
+    ("team.manage", "POST", "/console/team/usr_missing/enable", {}),
+    ("team.manage", "POST", "/console/team/usr_missing/remove", {}),
+    ("staff.view", "GET", "/console/operator/staff", None),
+    (
+        "staff.manage",
+        "POST",
+        "/console/operator/staff/invitations",
+        {"email": "no address", "role": "finance"},
+    ),
+    ("staff.manage", "POST", "/console/operator/staff/invitations/inv_missing/revoke", {}),
+    ("staff.manage", "POST", "/console/operator/staff/usr_missing/role", {"role": "finance"}),
+    ("staff.manage", "POST", "/console/operator/staff/usr_missing/disable", {}),
+    ("staff.manage", "POST", "/console/operator/staff/usr_missing/enable", {}),
     ("tenants.view", "GET", "/console/operator/tenants", None),
     ("tenants.view", "GET", "/console/operator/tenants/{tenant}", None),
     ("tenants.plan", "POST", "/console/operator/tenants/{tenant}/plan", {"plan": "no such plan"}),
@@ -138,6 +168,8 @@ CASES = [
     ("batches.approve", "POST", "/console/finance/batches/stb_missing/pay", {}),
     ("batches.report", "GET", "/console/finance/batches/stb_missing/report.csv", None),
     ("batches.reconcile", "POST", "/console/finance/batches/stb_missing/reconcile", {}),
+    ("batches.confirm_payment", "POST", "/console/finance/manual-payments/smp_missing/confirm", {}),
+    ("batches.confirm_payment", "POST", "/console/finance/manual-payments/smp_missing/reject", {}),
     (
         "batches.approve",
         "POST",
@@ -151,6 +183,7 @@ CASES = [
 def shop(app, webhook_url):
     shop = open_shop(app.test_client(), webhook_url)
     shop.staff[PLATFORM] = make_staff(platform_operator=True)[1]
+    shop.staff[PLATFORM_FINANCE] = make_staff(platform_role="finance")[1]
     return shop
 
 
@@ -195,6 +228,7 @@ def test_every_console_view_declares_its_action(app):
         "console.choose_tenant",
         "console.switch_language",
         "console.change_password",  # any signed-in user, for their own account
+        "console.staff_invitation",  # an invitation link: its token is the authority
     }
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("console.") or rule.endpoint in public:
@@ -207,7 +241,7 @@ def test_every_console_view_declares_its_action(app):
     assert len(tested) >= len(ALLOWED)
 
 
-@pytest.mark.parametrize("role", [*TENANT_ROLES, PLATFORM, ANONYMOUS])
+@pytest.mark.parametrize("role", [*TENANT_ROLES, PLATFORM, PLATFORM_FINANCE, ANONYMOUS])
 @pytest.mark.parametrize(("action", "method", "path", "form"), CASES)
 def test_role_may_or_may_not(app, shop, role, action, method, path, form):
     browser = Console(app.test_client())
@@ -232,7 +266,8 @@ def test_role_may_or_may_not(app, shop, role, action, method, path, form):
             assert method == "POST" and response.mimetype == "text/html"
     else:
         assert response.status_code in (403, 302), response.status_code
-        if response.status_code == 302:  # a platform operator has no tenant dashboard
-            assert role == PLATFORM and response.headers["Location"].endswith("/finance/batches")
+        if response.status_code == 302:  # platform staff have no tenant dashboard
+            assert role in (PLATFORM, PLATFORM_FINANCE)
+            assert response.headers["Location"].endswith("/finance/batches")
         else:
             assert response.mimetype == "text/html"

@@ -5,9 +5,11 @@ approvers racing. The audit stays clean after every test."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from factories import assert_error
@@ -17,6 +19,9 @@ from jifen.platform.errors import Conflict, Forbidden, JifenError, Unprocessable
 from jifen.tenants.members import adjustments
 from jifen.tenants.members.model import Adjustment
 from jifen.tenants.program.rules import parse_program, program_document
+
+sys.path.append(str(Path(__file__).parent))
+from staff_support import staff_of  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +126,7 @@ def test_a_bad_threshold_is_refused_naming_the_field(section, param):
 # --- over HTTP ---------------------------------------------------------------------------
 
 
-STAFF = "usr_secondpair"  # a staff user other than the requester: the second pair of eyes
+STAFF = "second"  # a staff user other than the requester: the second pair of eyes
 
 
 @pytest.fixture
@@ -132,14 +137,14 @@ def second_client(api, tenant) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def staff_approves(tenant, adjustment_id: str, actor: str = STAFF) -> Adjustment:
-    """Approve as a staff user, as the console does."""
-    return adjustments.approve_adjustment(tenant.id, adjustment_id, actor)
+def staff_approves(tenant, adjustment_id: str, name: str = STAFF) -> Adjustment:
+    """Approve as the tenant's staff user ``name``, as the console does."""
+    return adjustments.approve_adjustment(tenant.id, adjustment_id, staff_of(tenant.id, name))
 
 
-def refused_approval(tenant, adjustment_id: str, actor: str = STAFF) -> JifenError:
+def refused_approval(tenant, adjustment_id: str, name: str = STAFF) -> JifenError:
     with pytest.raises(JifenError) as refused:
-        staff_approves(tenant, adjustment_id, actor)
+        staff_approves(tenant, adjustment_id, name)
     return refused.value
 
 
@@ -202,8 +207,8 @@ def test_at_or_below_the_threshold_an_adjustment_posts_at_once(points, tenant):
 
 
 def test_an_api_client_cannot_approve_not_even_with_a_second_client(points, tenant, second_client):
-    set_threshold(points, 100)
     member = points.funded_member(50)
+    set_threshold(points, 100)
     pending = created(adjust(points, member["id"], 150))
     assert pending["status"] == "pending_approval" and pending["transaction"] is None
     assert points.balance(member["id"])["points"] == 50
@@ -218,42 +223,46 @@ def test_an_api_client_cannot_approve_not_even_with_a_second_client(points, tena
 
 
 def test_a_staff_user_approves_a_client_request_once(points, tenant):
-    set_threshold(points, 100)
     member = points.funded_member(50)
+    set_threshold(points, 100)
     pending = created(adjust(points, member["id"], 150))
     approved = staff_approves(tenant, pending["id"])
     assert approved.status == "posted" and approved.transaction_id
     body = points.get(f"/v1/adjustments/{pending['id']}").get_json()
     assert body["status"] == "posted" and body["transaction"] == approved.transaction_id
-    assert (body["requested_by"], body["approved_by"]) == (tenant.client_id, STAFF)
+    assert (body["requested_by"], body["approved_by"]) == (tenant.client_id, staff_of(tenant.id))
     assert points.balance(member["id"])["points"] == 200
-    assert refused_approval(tenant, pending["id"], "usr_another").code == "invalid_state"
+    assert refused_approval(tenant, pending["id"], "another").code == "invalid_state"
     rejected_late = points.post(f"/v1/adjustments/{pending['id']}/reject", {})
     assert_error(rejected_late, 409, "invalid_state")
     assert points.balance(member["id"])["points"] == 200
     [posted] = transactions_of(points, member["id"], pending["id"])
-    assert posted["metadata"]["approved_by"] == STAFF
+    assert posted["metadata"]["approved_by"] == staff_of(tenant.id)
     assert posted["metadata"]["requested_by"] == tenant.client_id
 
 
 def test_a_staff_user_cannot_approve_their_own_request(points, tenant):
-    set_threshold(points, 100)
     member = points.funded_member(50)
+    set_threshold(points, 100)
     pending = adjustments.request_adjustment(
-        tenant.id, member_id=member["id"], points=150, reason="big", actor="usr_requester"
+        tenant.id,
+        member_id=member["id"],
+        points=150,
+        reason="big",
+        actor=staff_of(tenant.id, "requester"),
     )
     assert pending.status == "pending_approval"
-    refused = refused_approval(tenant, pending.id, "usr_requester")
+    refused = refused_approval(tenant, pending.id, "requester")
     assert (refused.status, refused.code) == (403, "self_approval")
     assert points.get(f"/v1/adjustments/{pending.id}").get_json()["status"] == "pending_approval"
     assert points.balance(member["id"])["points"] == 50
-    assert staff_approves(tenant, pending.id).approved_by == STAFF
+    assert staff_approves(tenant, pending.id).approved_by == staff_of(tenant.id)
     assert points.balance(member["id"])["points"] == 200
 
 
 def test_a_rejected_adjustment_records_who_and_why_and_posts_nothing(points, tenant, second_client):
-    set_threshold(points, 100)
     member = points.funded_member(500)
+    set_threshold(points, 100)
     pending = created(adjust(points, member["id"], -200, "suspected fraud"))
     rejected = points.client.post(
         f"/v1/adjustments/{pending['id']}/reject",
@@ -298,8 +307,8 @@ def test_a_debit_beyond_the_balance_changes_nothing(points, tenant):
 
 
 def test_a_frozen_member_cannot_be_adjusted(points, tenant):
-    set_threshold(points, 10)
     member = points.funded_member(100)
+    set_threshold(points, 10)
     pending = created(adjust(points, member["id"], 20))
     assert points.post(f"/v1/members/{member['id']}/freeze").status_code == 200
     assert_error(adjust(points, member["id"], 5), 422, "member_frozen")
@@ -354,8 +363,8 @@ def test_another_tenants_members_and_adjustments_are_not_found(points, other_poi
 
 
 def test_the_audit_trail_lists_newest_first_with_cursor_and_filters(points, tenant):
-    set_threshold(points, 10)
     member, bystander = points.funded_member(100), points.funded_member(100)
+    set_threshold(points, 10)
     made = [created(adjust(points, member["id"], amount)) for amount in (1, 20, -2, 30)]
     created(adjust(points, bystander["id"], 3))
     staff_approves(tenant, made[1]["id"])
@@ -416,16 +425,17 @@ def test_points_read_alone_cannot_adjust(api, points, tenant):
 def test_approvers_racing_post_the_adjustment_exactly_once(points, tenant, racers):
     """Distinct staff users approving at once: on PostgreSQL the adjustment's row lock
     decides; on SQLite ``BEGIN IMMEDIATE``."""
-    set_threshold(points, 10)
     member = points.funded_member(100)
+    set_threshold(points, 10)
     pending = created(adjust(points, member["id"], 500))
+    approvers = [staff_of(tenant.id, f"approver{index}") for index in range(racers)]
     barrier = threading.Barrier(racers)
 
     def approve(index: int) -> str:
         barrier.wait()
         try:
-            staff_approves(tenant, pending["id"], f"usr_approver{index}")
-            return f"usr_approver{index}"
+            adjustments.approve_adjustment(tenant.id, pending["id"], approvers[index])
+            return approvers[index]
         except JifenError as error:
             return error.code
 

@@ -38,7 +38,9 @@ def race(calls: list) -> Counter:
 
 def funded(tenant_id: str, amount: int) -> str:
     member = services.create_member(tenant_id, external_id=f"race-{id(object())}-{amount}")
-    points.award(tenant_id, member_id=member.id, event="manual", points=amount, reason="race")
+    points.award(
+        tenant_id, member_id=member.id, event="manual", points=amount, reason="race", actor="test"
+    )
     return member.id
 
 

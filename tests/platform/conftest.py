@@ -19,12 +19,12 @@ def run_cli(monkeypatch):
     """
     saved = (db._default_database, jobs._redis_url)
 
-    def run(*args: str, env: dict[str, str] | None = None):
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
         for name in ("JIFEN_DATABASE_URL", "JIFEN_REDIS_URL", "JIFEN_MIGRATE_DATABASE_URL"):
             monkeypatch.delenv(name, raising=False)
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+        return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
     yield run
     db._default_database, jobs._redis_url = saved

@@ -28,7 +28,6 @@ from settlement_support import (  # noqa: E402
     audit_problems,
     connect,
     open_settlement,
-    set_account,
     set_payer,
 )
 from stripe_servers import WEBHOOK_SECRET, localstripe  # noqa: E402, F401 (a fixture)
@@ -89,7 +88,7 @@ def localstripe_on(app_config, localstripe) -> str:  # noqa: F811 (the imported 
 def approved(settlement, stripe_on):
     """A batch where A and C owe B: B has a Connect account, A and C saved cards."""
     a, b, c = settlement.tenant("0.8"), settlement.tenant("1.5"), settlement.tenant("1")
-    set_account(settlement, b, stripe_account_id=connect(settlement, stripe_on, b))
+    connect(settlement, stripe_on, b)
     for payer in (a, c):
         set_payer(settlement, stripe_on, payer)
     settlement.swap(settlement.card(a), a, b, 1000)

@@ -1,8 +1,12 @@
 """A small Stripe-compatible server for what localstripe lacks: Connect (accounts,
-transfers), invoices without a subscription (localstripe only invoices subscriptions and
-has no ``finalize`` or ``send``), customers, payment methods and payment intents, with
-Stripe's ``Idempotency-Key`` rules. As on Stripe, attaching a test payment method
-(``pm_card_visa``) to a customer makes a new payment method of that card for it.
+onboarding links, transfers, connected accounts' balances and payouts: ``fake_connect``),
+invoices without a subscription (localstripe only invoices subscriptions and has no
+``finalize`` or ``send``), customers, payment methods and payment intents, with Stripe's
+``Idempotency-Key`` rules (a key is kept per account, and reusing it with other
+parameters is refused) and its ``Stripe-Account`` header (refused for an account not
+connected to the platform; objects of a connected account are seen only under it). As
+on Stripe, attaching a test payment method (``pm_card_visa``) to a customer makes a new
+payment method of that card for it.
 
 It speaks Stripe's wire format as the official ``stripe`` client uses it (form-encoded
 bodies with ``metadata[key]`` brackets, JSON answers with ``object`` and ``id``, the error
@@ -28,20 +32,35 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from fake_connect import Connect, public
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 
 def _form(request: Request) -> dict[str, Any]:
-    """Stripe's form encoding back into nested dicts (one level is all we use)."""
+    """Stripe's encoding of a POST body or a GET query (``a[b][c]=v``, ``expand[0]=v``)
+    back into nested dicts and lists."""
+    pairs = request.form if request.method == "POST" else request.args
     parsed: dict[str, Any] = {}
-    for key, value in request.form.items(multi=True):
-        if "[" in key:
-            outer, inner = key.split("[", 1)
-            parsed.setdefault(outer, {})[inner.rstrip("]")] = value
-        else:
-            parsed[key] = value
-    return parsed
+    for key, value in pairs.items(multi=True):
+        path = key.replace("]", "").split("[")
+        node = parsed
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return _lists(parsed)
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    node = {key: _lists(value) for key, value in node.items()}
+    if node and all(key.isdigit() for key in node):
+        return [node[key] for key in sorted(node, key=int)]
+    return node
+
+
+LIST_PARAMS = ("limit", "starting_after", "ending_before", "expand")
 
 
 @dataclass
@@ -53,10 +72,12 @@ class Failure:
 
 
 @dataclass
-class FakeStripe:
+class FakeStripe(Connect):
     objects: dict[str, dict] = field(default_factory=dict)
     calls: list[tuple[str, str, dict]] = field(default_factory=list)
-    idempotent: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    # (Stripe-Account or "", key) -> (what was asked, status, body)
+    idempotent: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)
+    links: dict[str, dict] = field(default_factory=dict)  # account links by token
     failures: list[Failure] = field(default_factory=list)
     hangs: dict[str, list[float]] = field(default_factory=dict)
     declines: set[str] = field(default_factory=set)
@@ -103,7 +124,10 @@ class FakeStripe:
     def wsgi(self, environ, start_response):
         request = Request(environ)
         with self.lock:
-            response = self.handle(request)
+            if request.path.startswith("/setup/"):  # a person's browser, not the API
+                response = self.follow_link(request.path.rsplit("/", 1)[-1])
+            else:
+                response = self.handle(request)
             values = _values(_form(request))
             delay = next((self.hangs[m].pop() for m in list(self.hangs) if m in values), 0)
             for match in [m for m, left in self.hangs.items() if not left]:
@@ -116,6 +140,9 @@ class FakeStripe:
     def handle(self, request: Request) -> Response:
         if not request.headers.get("Authorization", "").startswith("Bearer sk_test"):
             return self.error(401, "authentication_error", "Invalid API Key provided.")
+        account = request.headers.get("Stripe-Account")
+        if account is not None and not self.connected(account):
+            return self.no_access(account)
         form = _form(request)
         self.calls.append((request.method, request.path, form))
         for failure in self.failures:
@@ -130,10 +157,11 @@ class FakeStripe:
                 response.headers["Stripe-Should-Retry"] = str(failure.should_retry).lower()
                 return response
         key = request.headers.get("Idempotency-Key")
+        scope = (account or "", key or "")
         if request.method == "POST" and key:
             fingerprint = request.path + json.dumps(form, sort_keys=True)
-            if key in self.idempotent:
-                seen, status, body = self.idempotent[key]
+            if scope in self.idempotent:
+                seen, status, body = self.idempotent[scope]
                 if seen != fingerprint:
                     return self.error(
                         400,
@@ -144,17 +172,19 @@ class FakeStripe:
                 response = Response(body, status=status, mimetype="application/json")
                 response.headers["Idempotent-Replayed"] = "true"
                 return response
-        response = self.route(request, form)
+        response = self.route(request, form, account)
         if request.method == "POST" and key and response.status_code < 500:
-            self.idempotent[key] = (fingerprint, response.status_code, response.get_data(True))
+            self.idempotent[scope] = (fingerprint, response.status_code, response.get_data(True))
         return response
 
-    def route(self, request: Request, form: dict) -> Response:
+    def route(self, request: Request, form: dict, account: str | None) -> Response:
         parts = request.path.strip("/").split("/")
         if parts[:1] != ["v1"] or len(parts) < 2:
             return self.error(404, "invalid_request_error", "Unrecognized request URL.")
+        answer = self.connect_route(request, parts, form, account)
+        if answer is not None:
+            return answer
         kind = {
-            "accounts": "account",
             "transfers": "transfer",
             "payment_intents": "payment_intent",
             "invoices": "invoice",
@@ -173,7 +203,7 @@ class FakeStripe:
             return self.attach_payment_method(parts[2], form)
         if len(parts) == 3 and request.method == "GET":
             found = self.objects.get(parts[2])
-            if found is None or found["object"] != kind[resource]:
+            if found is None or found["object"] != kind[resource] or self.owner(found) != account:
                 return self.error(
                     404, "invalid_request_error", f"No such {resource[:-1]}: '{parts[2]}'"
                 )
@@ -183,27 +213,13 @@ class FakeStripe:
                 o
                 for o in self.objects.values()
                 if o["object"] == kind[resource]
-                and all(o.get(k) == v for k, v in request.args.items() if k != "limit")
+                and self.owner(o) == account
+                and all(o.get(k) == v for k, v in form.items() if k not in LIST_PARAMS)
             ]
-            return self.json(
-                {"object": "list", "data": data, "has_more": False, "url": request.path}
-            )
+            return self.listing(request.path, data, form)
         if len(parts) == 2 and request.method == "POST":
             return getattr(self, f"create_{kind[resource]}")(form)
         return self.error(404, "invalid_request_error", "Unrecognized request URL.")
-
-    def create_account(self, form: dict) -> Response:
-        account = {
-            "id": f"acct_{self._next_id()}",
-            "object": "account",
-            "type": form.get("type", "custom"),
-            "country": form.get("country", "CN"),
-            "metadata": form.get("metadata", {}),
-            "charges_enabled": True,
-            "payouts_enabled": True,
-        }
-        self.objects[account["id"]] = account
-        return self.json(account)
 
     def create_customer(self, form: dict) -> Response:
         customer = {
@@ -240,25 +256,6 @@ class FakeStripe:
             )
         method["customer"] = customer["id"]
         return self.json(method)
-
-    def create_transfer(self, form: dict) -> Response:
-        destination = form.get("destination")
-        if destination not in self.objects:
-            return self.error(
-                400, "invalid_request_error", f"No such destination: '{destination}'", "destination"
-            )
-        transfer = {
-            "id": f"tr_{self._next_id()}",
-            "object": "transfer",
-            "amount": int(form["amount"]),
-            "currency": form["currency"],
-            "destination": destination,
-            "transfer_group": form.get("transfer_group"),
-            "metadata": form.get("metadata", {}),
-            "reversed": False,
-        }
-        self.objects[transfer["id"]] = transfer
-        return self.json(transfer)
 
     def create_payment_intent(self, form: dict) -> Response:
         if not form.get("customer") or not form.get("payment_method"):
@@ -427,14 +424,31 @@ class FakeStripe:
 
     @staticmethod
     def json(body: dict, status: int = 200) -> Response:
-        return Response(json.dumps(body), status=status, mimetype="application/json")
+        """The answer as Stripe shapes it (the server's own ``_notes`` left out)."""
+        if body.get("object") == "list":
+            body = {**body, "data": [public(o) for o in body["data"]]}
+        return Response(json.dumps(public(body)), status=status, mimetype="application/json")
+
+    def listing(self, url: str, data: list[dict], form: dict) -> Response:
+        """A cursor page of ``data`` (oldest first, as made), newest first (``limit``,
+        ``starting_after``), as Stripe lists."""
+        data = data[::-1]
+        after = form.get("starting_after")
+        if after:
+            ids = [o["id"] for o in data]
+            data = data[ids.index(after) + 1 :] if after in ids else []
+        limit = int(form.get("limit", 10))
+        page = {"object": "list", "data": data[:limit], "has_more": len(data) > limit, "url": url}
+        return self.json(page)
 
     def error(self, status: int, type_: str, message: str, param: str | None = None) -> Response:
         return self.json({"error": {"type": type_, "message": message, "param": param}}, status)
 
 
-def _values(form: dict) -> set[str]:
-    values = set()
-    for value in form.values():
-        values |= set(value.values()) if isinstance(value, dict) else {value}
-    return values
+def _values(form: Any) -> set[str]:
+    """Every value anywhere in a parsed form."""
+    if isinstance(form, dict):
+        form = list(form.values())
+    if isinstance(form, list):
+        return set().union(*(_values(value) for value in form)) if form else set()
+    return {form}

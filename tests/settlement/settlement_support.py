@@ -1,6 +1,7 @@
 """Helpers for the settlement tests: HTTP shortcuts that make clearing records (real swaps
 and acceptance captures) and drive batches through their lifecycle; Stripe helpers
-(Connect accounts on the test server, settlement accounts, signed webhook deliveries)."""
+(Connect accounts onboarded on the test server, settlement accounts, signed webhook
+deliveries)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 
 import stripe
 from factories import Api, TenantHandle, drain_jobs, holder_code, unique
-from stripe_servers import stripe_signature
+from stripe_servers import stripe_event, stripe_signature
 
 FEES = {
     "swap": {"bps": 200, "fixed": "0", "cap": None},
@@ -59,7 +60,9 @@ class Settlement:
         assert response.status_code == 200, response.get_json()
         return tenant
 
-    def card(self, tenant: TenantHandle, points: int = 100_000) -> str:
+    def card(self, tenant: TenantHandle, points: int = 10_000) -> str:
+        """A member's card holding ``points`` (at most the program's approval threshold,
+        10,000 by default: an award above it waits for a second person)."""
         member = self._post("/v1/members", {"external_id": unique("cust-")}, tenant)
         award = {"member_id": member["id"], "event": "manual", "points": points, "reason": "t"}
         self._post("/v1/awards", award, tenant)
@@ -162,10 +165,34 @@ def position(batch: dict, tenant: TenantHandle) -> dict:
     return found
 
 
+def start_onboarding(settlement, tenant) -> dict:
+    """``POST /v1/settlement/account/onboarding`` as the tenant: the link and account."""
+    response = settlement.client.post("/v1/settlement/account/onboarding", headers=tenant.auth)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def account_updated(settlement, fake, account_id: str):
+    """Stripe's ``account.updated`` about a connected account, delivered and worked off."""
+    event = stripe_event(
+        "account.updated", fake.account_event_object(account_id), account=account_id
+    )
+    response = deliver(settlement.client, event)
+    assert response.status_code == 200, response.get_json()
+    drain_jobs()
+    return response.get_json()["outcome"]
+
+
 def connect(settlement, fake, tenant) -> str:
-    client = stripe.StripeClient("sk_test_settlement", base_addresses={"api": fake.url})
-    account = client.v1.accounts.create(params={"type": "custom", "country": "CN"})
-    return account.id
+    """Onboard the tenant's Connect account as a tenant does: ask for a link, follow it
+    at Stripe, and let Stripe's ``account.updated`` reach the app. Returns its id."""
+    link = start_onboarding(settlement, tenant)
+    account_id = link["account"]["stripe_account_id"]
+    fake.visit(link["url"])
+    assert account_updated(settlement, fake, account_id) == "settlement_account_queued"
+    account = settlement.client.get("/v1/settlement/account", headers=tenant.auth).get_json()
+    assert account["connect_status"] == "enabled", account
+    return account_id
 
 
 def set_account(settlement, tenant, **fields):

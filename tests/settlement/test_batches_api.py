@@ -233,3 +233,52 @@ def test_the_database_refuses_settling_a_record_or_a_window_twice(settlement, pa
             uow.session.add(SettlementBatch(**values))
             uow.session.flush()
     assert batch_of({record}) == {record: batch["id"]}
+
+
+def test_closing_without_a_cutoff_when_nothing_is_due_answers_the_newest_batch(settlement, pair):
+    # As after `jifen demo`: the newest batch was closed up to "now", past the latest
+    # midnight, so the default close has nothing new to take.
+    a, b, card = pair
+    settlement.swap(card, a, b, 100)
+    newest = settlement.closed()
+    again = settlement.client.post(BATCHES, json={}, headers=settlement.closer.auth)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["id"] == newest["id"]
+    assert again.get_json()["record_count"] == newest["record_count"]
+    assert (
+        settlement.client.get(BATCHES, headers=settlement.closer.auth).get_json()["data"][0]["id"]
+        == newest["id"]
+    )
+    # an explicit cut-off before it is still refused
+    earlier = settlement.close(clock.now() - timedelta(days=400))
+    assert_error(earlier, 422, "cutoff_before_last")
+
+
+def test_positions_name_their_tenants(settlement, client):
+    a = settlement.tenant("0.8", name="杭州 积分店")
+    b = settlement.tenant("1.5", name="Shop B")
+    settlement.swap(settlement.card(a), a, b, 100)
+    batch = settlement.closed()
+    for body in (batch, settlement.get(batch["id"])):
+        pa, pb = position(body, a), position(body, b)
+        assert (pa["tenant"], pa["tenant_name"], pa["tenant_slug"]) == (a.id, "杭州 积分店", a.slug)
+        assert (pb["tenant_name"], pb["tenant_slug"]) == ("Shop B", b.slug)
+    listed = client.get(BATCHES, headers=settlement.closer.auth).get_json()["data"][0]
+    assert position(listed, a)["tenant_name"] == "杭州 积分店"
+    approved = settlement.approve(batch["id"]).get_json()
+    assert position(approved, b)["tenant_slug"] == b.slug
+
+
+def test_the_next_cutoff_follows_midnight_in_shanghai():
+    from datetime import UTC, datetime
+
+    from jifen.settlement.services import next_cutoff
+
+    # 2026-12-03 23:59 Shanghai -> 2026-12-04 00:00 Shanghai (16:00 UTC on the 3rd)
+    assert next_cutoff(datetime(2026, 12, 3, 15, 59, tzinfo=UTC)) == datetime(
+        2026, 12, 3, 16, 0, tzinfo=UTC
+    )
+    # exactly at a cut-off: the following one
+    assert next_cutoff(datetime(2026, 12, 3, 16, 0, tzinfo=UTC)) == datetime(
+        2026, 12, 4, 16, 0, tzinfo=UTC
+    )

@@ -15,7 +15,7 @@ def setup_batch(settlement, fake, *, card: str | None, collection="payment_inten
     ``collection`` is the platform's setting, ``own`` A's."""
     settlement.settings("1", collection=collection)
     a, b = settlement.tenant("0.8"), settlement.tenant("1.5")
-    set_account(settlement, b, stripe_account_id=connect(settlement, fake, b))
+    connect(settlement, fake, b)
     set_payer(settlement, fake, a, card=card, **({"collection": own} if own else {}))
     settlement.swap(settlement.card(a), a, b, 1000)
     batch = settlement.closed()

@@ -155,14 +155,6 @@ def test_reconciliation_matches_stripe_and_lists_mismatches(settlement, stripe_o
     assert reconcile.get_json()["status"] == "reconciled"
 
 
-def test_an_unknown_connect_account_is_refused(settlement, stripe_on):
-    tenant = settlement.tenant("1")
-    response = settlement.client.put(
-        "/v1/settlement/account", json={"stripe_account_id": "acct_nope"}, headers=tenant.auth
-    )
-    assert_error(response, 422, "unknown_stripe_account")
-
-
 def declined_once(settlement, stripe_on, approved):
     """A's card is declined (its intent is left requiring a payment method), then works."""
     batch, a, b, c = approved

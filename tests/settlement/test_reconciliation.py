@@ -5,7 +5,7 @@ have, an object of the batch that matches no line."""
 from __future__ import annotations
 
 import pytest
-from settlement_support import BATCHES, connect, deliver, set_account, set_payer
+from settlement_support import BATCHES, connect, deliver, set_payer
 from stripe_servers import stripe_event
 
 
@@ -14,7 +14,7 @@ def paid(settlement, stripe_on):
     """A paid batch holding only our tenants: A pays by PaymentIntent, C by invoice."""
     settlement.closed()  # earlier tests' records go to that batch, not ours
     a, b, c = settlement.tenant("0.8"), settlement.tenant("1.5"), settlement.tenant("1")
-    set_account(settlement, b, stripe_account_id=connect(settlement, stripe_on, b))
+    connect(settlement, stripe_on, b)
     for payer, collection in ((a, "payment_intent"), (c, "invoice")):
         set_payer(settlement, stripe_on, payer, collection=collection)
     settlement.swap(settlement.card(a), a, b, 1000)

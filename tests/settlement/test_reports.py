@@ -34,7 +34,7 @@ def test_the_csv_has_a_bom_is_formula_safe_and_ties(settlement, batch):
     body, a, b = batch
     response = report(settlement, body["id"], "csv")
     assert response.status_code == 200
-    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # charset once
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")
     sections = parse_csv_sections(raw)
@@ -44,7 +44,7 @@ def test_the_csv_has_a_bom_is_formula_safe_and_ties(settlement, batch):
     header, *rows = sections["statements"]
     statements = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     assert statements[a.id]["name"].startswith("'=HYPERLINK")  # never a live formula
-    assert statements[b.id]["name"] == "积分联盟 杭州店"
+    assert statements[b.id]["name"] == "积分联盟 杭州店" and statements[b.id]["slug"] == b.slug
     assert Decimal(statements[a.id]["net"]) == Decimal(position(body, a)["net"]) / 100
     header, *lines = sections["lines"]
     assert len(lines) == body["record_count"]
@@ -59,6 +59,9 @@ def test_the_csv_has_a_bom_is_formula_safe_and_ties(settlement, batch):
     assert fees == sum(Decimal(r["fees_spu"]) for r in statements.values())
     mine = [line for line in lines if line[header.index("payer")] == a.id]
     assert len(mine) == 3
+    assert {line[header.index("payee_name")] for line in mine} == {"积分联盟 杭州店"}
+    summary_total = Decimal(summary["total_net"]) + Decimal(summary["platform_fees"])
+    assert summary_total + Decimal(summary["rounding"]) == 0
     assert sum(Decimal(line[header.index("amount_spu")]) for line in mine) == Decimal(
         position(body, a)["payable_spu"]
     )

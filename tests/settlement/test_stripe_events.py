@@ -1,6 +1,7 @@
 """Stripe's webhooks move settlement lines (``POST /v1/stripe/webhooks``, signed and
 deduplicated by event id like billing's): payment intents that finish or fail after the
-call, reversed transfers, connected accounts' payouts, and objects that match no line."""
+call, reversed transfers, and objects that match no line (connected accounts and their
+payouts: ``test_connect.py``, ``test_connect_payouts.py``)."""
 
 from __future__ import annotations
 
@@ -120,33 +121,6 @@ def test_a_reversed_transfer_reopens_the_line_and_paying_again_sends_a_new_one(
     transfers = mine(stripe_on, batch["id"], "transfer", b)
     assert again["status"] == "paid" and len(transfers) == 2
     assert again["stripe_object_id"] == transfers[1]["id"] != transfer["id"]
-
-
-def test_payouts_of_connected_accounts_are_recorded_on_their_paid_lines(
-    settlement,
-    stripe_on,
-    approved,
-    client,
-):
-    batch, a, b, c = approved
-    settlement.pay(batch["id"])
-    account = settlement.client.get("/v1/settlement/account", headers=b.auth).get_json()
-    payout = {"id": "po_failed_1", "object": "payout", "amount": 1, "currency": "cny"}
-    failed = {**payout, "status": "failed", "failure_message": "The bank account is closed."}
-    event = stripe_event("payout.failed", failed, account=account["stripe_account_id"])
-    assert outcome(client, event) == "settlement_payout_failed"
-    line = settlement.instructions(batch["id"])[b.id]
-    assert line["payout_status"] == "failed" and "account is closed" in line["last_error"]
-    assert line["status"] == "paid"  # the transfer itself stands
-
-    paid = {**payout, "id": "po_paid_2", "status": "paid"}
-    event = stripe_event("payout.paid", paid, account=account["stripe_account_id"])
-    assert outcome(client, event) == "settlement_payout_paid"
-    line = settlement.instructions(batch["id"])[b.id]
-    assert (line["payout_status"], line["stripe_payout_id"]) == ("paid", "po_paid_2")
-
-    stranger = stripe_event("payout.paid", paid, account="acct_nobody_we_know")
-    assert outcome(client, stranger) == "settlement_unknown_account"
 
 
 def test_objects_that_match_no_line_are_noted_on_their_batch(
