@@ -88,7 +88,7 @@ def balance_of(session: Session, member: Member, asset: str) -> WalletBalance:
     return ledger.wallet_balance(session, member_wallet(session, member, asset), now=clock.now())
 
 
-def entry(transaction: Transaction, wallet: Account, member_id: str) -> MemberEntry:
+def entry(transaction: ledger.PostedTransaction, wallet: Account, member_id: str) -> MemberEntry:
     """``transaction`` seen from ``wallet``: the sum of its postings there."""
     postings = [p for p in transaction.postings if p.account_id == wallet.id]
     return MemberEntry(
@@ -105,7 +105,11 @@ def entry(transaction: Transaction, wallet: Account, member_id: str) -> MemberEn
 
 
 def transfer_entry(
-    transaction: Transaction, points: int, from_member_id: str, to_member_id: str, asset: str
+    transaction: ledger.PostedTransaction,
+    points: int,
+    from_member_id: str,
+    to_member_id: str,
+    asset: str,
 ) -> TransferEntry:
     return TransferEntry(
         id=transaction.id,
