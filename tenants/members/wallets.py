@@ -74,13 +74,17 @@ def currency_code(session: Session, tenant_id: str) -> str:
     return code
 
 
-def member_wallet(session: Session, member: Member, asset: str | None = None) -> Account:
-    """The member's wallet, opened on first use."""
+def member_wallet(
+    session: Session, member: Member, asset: str | None = None, *, lock: bool = False
+) -> Account:
+    """The member's wallet, opened on first use; ``lock=True`` also locks it in the same
+    statement (``ledger.open_wallet``)."""
     return ledger.open_wallet(
         session,
         tenant_id=member.tenant_id,
         asset=asset or currency_code(session, member.tenant_id),
         owner_id=member.id,
+        lock=lock,
     )
 
 
