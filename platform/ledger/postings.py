@@ -283,7 +283,7 @@ def reverse(
         if posting.account_id in wallets:
             net[posting.account_id] = net.get(posting.account_id, 0) - posting.amount
     given_back = session.execute(
-        select(Lot.id, Lot.remaining, LotConsumption.points)
+        select(Lot.id, Lot.remaining, LotConsumption.points.label("given_back"))
         .join(Lot, Lot.id == LotConsumption.lot_id)
         .where(
             LotConsumption.tenant_id == transaction.tenant_id,
@@ -308,7 +308,7 @@ def reverse(
             metadata={"reason": reason} if reason else None,
             reverses_id=transaction.id,
             takes=takes,
-            restores=[(lot, lot.points) for lot in given_back],
+            restores=[(lot, lot.given_back) for lot in given_back],
         )
     except IntegrityError as exc:
         if is_unique_violation(exc):
@@ -608,7 +608,7 @@ def _post(
             params.update({f"wallet{j}_{name}": value for name, value in wallet_values.items()})
         if changes:
             params["changed_ids"] = list(changes)
-            params["changed_by"] = [change for _, change in changes.values()]
+            params["changed_deltas"] = [change for _, change in changes.values()]
         if takes:
             params["consumed_ids"] = [lot.id for lot, _ in takes]
             params["consumed_points"] = [taken for _, taken in takes]

@@ -13,7 +13,7 @@ the transaction's (``transaction_id``, ``tenant_id``, ``kind``, ``reference``, `
 ``_amount``, ``_balance``; per lot opened ``lot{k}_id``, ``_wallet``, ``_points``,
 ``_expires_at``; per wallet ``wallet{j}_id``, ``_balance``, ``_held``, ``_version``,
 ``_previous``; on PostgreSQL the lot changes and consumptions as arrays (``changed_ids``,
-``changed_by``, ``consumed_ids``, ``consumed_points``), on SQLite one parameter set per
+``changed_deltas``, ``consumed_ids``, ``consumed_points``), on SQLite one parameter set per
 lot (``lot_id`` and ``delta`` or ``points``).
 """
 
@@ -117,8 +117,13 @@ def _wallets(count: int) -> str:
     )
 
 
+WALLET_UPDATE = text(_WALLET.format(j=0))
+"""The UPDATE of one wallet (parameters ``wallet0_*``), on either dialect: what a change
+of held points alone (placing or releasing a hold) writes."""
+
 _CHANGED = (
-    "unnest(CAST(:changed_ids AS VARCHAR[]), CAST(:changed_by AS BIGINT[])) AS changed(id, delta)"
+    "unnest(CAST(:changed_ids AS VARCHAR[]), CAST(:changed_deltas AS BIGINT[]))"
+    " AS changed(id, delta)"
 )
 _CONSUMED = (
     "unnest(CAST(:consumed_ids AS VARCHAR[]), CAST(:consumed_points AS BIGINT[]))"
@@ -183,8 +188,3 @@ def _typed(statement: str) -> TextClause:
             if name in ("meta", "created") or name.endswith("expires_at")
         )
     )
-
-
-WALLET_UPDATE = _typed(_WALLET.format(j=0))
-"""The UPDATE of one wallet (parameters ``wallet0_*``), on either dialect: what a change
-of held points alone (placing or releasing a hold) writes."""
