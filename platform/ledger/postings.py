@@ -566,72 +566,28 @@ def _post(
         ),
         reverses_id=reverses_id,
     )
-    params: dict[str, Any] = {
-        "transaction_id": posted.id,
-        "tenant_id": tenant_id,
-        "kind": kind,
-        "reference": reference,
-        "meta": posted.meta,
-        "reverses_id": reverses_id,
-        "created": posted.created,
-    }
-    for i, leg in enumerate(posted.postings):
-        params.update(
-            {
-                f"leg{i}_tenant": leg.tenant_id,
-                f"leg{i}_account": leg.account_id,
-                f"leg{i}_asset": leg.asset,
-                f"leg{i}_amount": leg.amount,
-                f"leg{i}_balance": leg.balance_after,
-            }
-        )
-    for k, (wallet, points, expires_at) in enumerate(opens):
-        params.update(
-            {
-                f"lot{k}_id": new_id("lot"),
-                f"lot{k}_wallet": wallet.id,
-                f"lot{k}_points": points,
-                f"lot{k}_expires_at": expires_at,
-            }
-        )
-    shape = sql.Shape(
-        legs=len(legs),
-        wallets=len(wallets),
-        opened=len(opens),
-        changes_lots=bool(changes),
-        consumes=bool(takes),
+    updated = sql.write(
+        session.connection(),
+        transaction={
+            "transaction_id": posted.id,
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "reference": reference,
+            "meta": posted.meta,
+            "reverses_id": reverses_id,
+            "created": posted.created,
+        },
+        postings=[
+            (leg.tenant_id, leg.account_id, leg.asset, leg.amount, leg.balance_after)
+            for leg in posted.postings
+        ],
+        lots=[
+            (new_id("lot"), wallet.id, points, expires_at) for wallet, points, expires_at in opens
+        ],
+        lot_changes={lot_id: change for lot_id, (_, change) in changes.items()},
+        consumptions=[(lot.id, taken) for lot, taken in takes],
+        wallets=list(values.values()),
     )
-    connection = session.connection()
-    statements = sql.statements(connection.dialect.name, shape)
-    if statements.at_once is not None:
-        for j, wallet_values in enumerate(values.values()):
-            params.update({f"wallet{j}_{name}": value for name, value in wallet_values.items()})
-        if changes:
-            params["changed_ids"] = list(changes)
-            params["changed_deltas"] = [change for _, change in changes.values()]
-        if takes:
-            params["consumed_ids"] = [lot.id for lot, _ in takes]
-            params["consumed_points"] = [taken for _, taken in takes]
-        updated = connection.execute(statements.at_once, params).rowcount
-    else:
-        for statement in statements.each:
-            connection.execute(statement, params)
-        if statements.lot_change is not None:
-            per_lot = [
-                {"tenant_id": tenant_id, "lot_id": lot_id, "delta": change}
-                for lot_id, (_, change) in changes.items()
-            ]
-            connection.execute(statements.lot_change, per_lot)
-        if statements.consumption is not None:
-            per_take = [
-                {"tenant_id": tenant_id, "transaction_id": posted.id, "lot_id": lot.id, "points": t}
-                for lot, t in takes
-            ]
-            connection.execute(statements.consumption, per_take)
-        updated = 0
-        for wallet_values in values.values():
-            wallet_params = {f"wallet0_{name}": value for name, value in wallet_values.items()}
-            updated += connection.execute(statements.wallet, wallet_params).rowcount
     _keep_in_step(wallets, values, updated)
     for lot_id, (remaining, change) in changes.items():
         held = session.identity_map.get(identity_key(Lot, lot_id))

@@ -7,23 +7,22 @@ balance, held points and version, each wallet on condition that its version is t
 read under its lock. On PostgreSQL all of this is one data-modifying CTE; on SQLite the
 same parts run one by one.
 
-Statements depend only on a posting's ``Shape`` and are built once per shape. Parameters:
-the transaction's (``transaction_id``, ``tenant_id``, ``kind``, ``reference``, ``meta``,
-``reverses_id``, ``created``); per leg ``leg{i}_tenant``, ``_account``, ``_asset``,
-``_amount``, ``_balance``; per lot opened ``lot{k}_id``, ``_wallet``, ``_points``,
-``_expires_at``; per wallet ``wallet{j}_id``, ``_balance``, ``_held``, ``_version``,
-``_previous``; on PostgreSQL the lot changes and consumptions as arrays (``changed_ids``,
-``changed_deltas``, ``consumed_ids``, ``consumed_points``), on SQLite one parameter set per
-lot (``lot_id`` and ``delta`` or ``points``).
+``write`` sends one posting. Its statements depend only on the posting's ``Shape`` (how
+many legs, wallets and lots opened; whether lots change) and are built once per shape.
+On PostgreSQL the lots a posting changes and consumes travel as arrays, so one statement
+fits any number of them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import JSON, bindparam, text
+from sqlalchemy import JSON, Connection, bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
 from jifen.platform.db import UTCDateTime
@@ -40,25 +39,74 @@ class Shape:
     consumes: bool
 
 
-@dataclass(frozen=True)
-class Statements:
-    """A posting's statements for one dialect. ``at_once`` (PostgreSQL) is the whole
-    posting in one statement whose row count is the number of wallets updated; otherwise
-    ``each`` runs once, then ``lot_change`` and ``consumption`` once per lot, then
-    ``wallet`` once per wallet (SQLite)."""
-
-    at_once: TextClause | None
-    each: tuple[TextClause, ...]
-    lot_change: TextClause | None
-    consumption: TextClause | None
-    wallet: TextClause | None
-
-
-def statements(dialect: str, shape: Shape) -> Statements:
-    """The statements that write a posting of ``shape`` on ``dialect``."""
-    if dialect == "postgresql":
-        return _postgresql(shape)
-    return _one_by_one(shape)
+def write(
+    connection: Connection,
+    *,
+    transaction: dict[str, Any],
+    postings: Sequence[tuple[str, str, str, int, int | None]],
+    lots: Sequence[tuple[str, str, int, datetime | None]],
+    lot_changes: Mapping[str, int],
+    consumptions: Sequence[tuple[str, int]],
+    wallets: Sequence[Mapping[str, Any]],
+) -> int:
+    """Send one posting: the ``transaction``'s columns, its ``postings`` (tenant, account,
+    asset, amount, balance after), the ``lots`` it opens (id, wallet, points, expiry), the
+    change of each lot's remaining points, the ``consumptions`` (lot id, points), and the
+    ``wallets``' new values (id, balance, held, version, previous version). Returns how
+    many wallets took their new values."""
+    shape = Shape(
+        legs=len(postings),
+        wallets=len(wallets),
+        opened=len(lots),
+        changes_lots=bool(lot_changes),
+        consumes=bool(consumptions),
+    )
+    params = dict(transaction)
+    for i, (tenant_id, account_id, asset, amount, balance_after) in enumerate(postings):
+        params[f"leg{i}_tenant"] = tenant_id
+        params[f"leg{i}_account"] = account_id
+        params[f"leg{i}_asset"] = asset
+        params[f"leg{i}_amount"] = amount
+        params[f"leg{i}_balance"] = balance_after
+    for k, (lot_id, wallet_id, points, expires_at) in enumerate(lots):
+        params[f"lot{k}_id"] = lot_id
+        params[f"lot{k}_wallet"] = wallet_id
+        params[f"lot{k}_points"] = points
+        params[f"lot{k}_expires_at"] = expires_at
+    if connection.dialect.name == "postgresql":
+        for j, values in enumerate(wallets):
+            params.update({f"wallet{j}_{name}": value for name, value in values.items()})
+        if lot_changes:
+            params["changed_ids"] = list(lot_changes)
+            params["changed_deltas"] = list(lot_changes.values())
+        if consumptions:
+            params["consumed_ids"] = [lot_id for lot_id, _ in consumptions]
+            params["consumed_points"] = [points for _, points in consumptions]
+        return connection.execute(_at_once(shape), params).rowcount
+    for statement in _one_by_one(shape):
+        connection.execute(statement, params)
+    tenant_id, transaction_id = transaction["tenant_id"], transaction["transaction_id"]
+    if lot_changes:
+        connection.execute(
+            _LOT_CHANGE,
+            [
+                {"tenant_id": tenant_id, "lot_id": lot_id, "delta": delta}
+                for lot_id, delta in lot_changes.items()
+            ],
+        )
+    if consumptions:
+        connection.execute(
+            _CONSUMPTION,
+            [
+                {"tenant_id": tenant_id, "transaction_id": transaction_id, "lot_id": i, "points": p}
+                for i, p in consumptions
+            ],
+        )
+    updated = 0
+    for values in wallets:
+        wallet_params = {f"wallet0_{name}": value for name, value in values.items()}
+        updated += connection.execute(WALLET_UPDATE, wallet_params).rowcount
+    return updated
 
 
 def _transaction() -> str:
@@ -132,7 +180,9 @@ _CONSUMED = (
 
 
 @cache
-def _postgresql(shape: Shape) -> Statements:
+def _at_once(shape: Shape) -> TextClause:
+    """PostgreSQL: the whole posting in one statement; its row count is the number of
+    wallets updated."""
     parts = [_transaction(), _postings(shape.legs)]
     if shape.opened:
         parts.append(_lots(shape.opened))
@@ -150,32 +200,27 @@ def _postgresql(shape: Shape) -> Statements:
     if shape.wallets:
         parts.append(_wallets(shape.wallets))
     *first, last = parts
-    at_once = "WITH " + ", ".join(f"w{n} AS ({s})" for n, s in enumerate(first)) + " " + last
-    return Statements(_typed(at_once), (), None, None, None)
+    return _typed("WITH " + ", ".join(f"w{n} AS ({s})" for n, s in enumerate(first)) + " " + last)
 
 
 @cache
-def _one_by_one(shape: Shape) -> Statements:
-    each = [_transaction(), _postings(shape.legs)]
+def _one_by_one(shape: Shape) -> tuple[TextClause, ...]:
+    """SQLite: the transaction, its postings and the lots it opens, one statement each;
+    lot changes, consumptions and wallets follow a row at a time."""
+    statements = [_transaction(), _postings(shape.legs)]
     if shape.opened:
-        each.append(_lots(shape.opened))
-    return Statements(
-        at_once=None,
-        each=tuple(_typed(s) for s in each),
-        lot_change=_typed(
-            "UPDATE ledger_lots SET remaining = remaining + :delta"
-            " WHERE tenant_id = :tenant_id AND id = :lot_id"
-        )
-        if shape.changes_lots
-        else None,
-        consumption=_typed(
-            "INSERT INTO ledger_lot_consumptions (tenant_id, transaction_id, lot_id, points)"
-            " VALUES (:tenant_id, :transaction_id, :lot_id, :points)"
-        )
-        if shape.consumes
-        else None,
-        wallet=WALLET_UPDATE if shape.wallets else None,
-    )
+        statements.append(_lots(shape.opened))
+    return tuple(_typed(s) for s in statements)
+
+
+_LOT_CHANGE = text(
+    "UPDATE ledger_lots SET remaining = remaining + :delta"
+    " WHERE tenant_id = :tenant_id AND id = :lot_id"
+)
+_CONSUMPTION = text(
+    "INSERT INTO ledger_lot_consumptions (tenant_id, transaction_id, lot_id, points)"
+    " VALUES (:tenant_id, :transaction_id, :lot_id, :points)"
+)
 
 
 def _typed(statement: str) -> TextClause:
