@@ -4,13 +4,23 @@ Every part of Jifen moves points through the functions re-exported here; they ru
 the caller's unit of work and never commit.
 
 * ``model``: accounts, transactions, postings, holds, lots and lot consumptions;
-* ``postings``: the posting service, the only writer of postings, balances and lots;
+* ``accounts``: wallets and tenant-wide accounts, and the wallet row lock;
+* ``postings``: every movement of points, its checks, and the one writer of postings,
+  balances and lots, returning a ``PostedTransaction``;
+* ``sql``: the writer's plain SQL per dialect (one statement per posting on PostgreSQL);
 * ``holds``: two-phase spending (place, capture, void, expire);
 * ``lots``: which lots a debit or an expiry takes points from (pure);
 * ``expiry``: expiry policies (pure);
 * ``sweeps``, ``jobs``: the nightly expiry sweep; ``audit``: the ledger's invariants.
 """
 
+from .accounts import (
+    TenantAccount,
+    create_wallet,
+    lock_wallets,
+    open_wallet,
+    tenant_account,
+)
 from .holds import capture_hold, expire_holds, place_hold, void_hold
 from .model import (
     MAX_POINTS,
@@ -27,16 +37,13 @@ from .model import (
 from .postings import (
     Balance,
     ExpiringPoints,
-    TenantAccount,
+    PostedLeg,
+    PostedTransaction,
     check_points,
-    create_wallet,
     credit,
     debit,
     expire_lots,
-    lock_wallets,
-    open_wallet,
     reverse,
-    tenant_account,
     transfer,
     wallet_balance,
 )
@@ -52,6 +59,8 @@ __all__ = [
     "Kind",
     "Lot",
     "LotConsumption",
+    "PostedLeg",
+    "PostedTransaction",
     "Posting",
     "TenantAccount",
     "Transaction",

@@ -10,7 +10,8 @@ shrink, but nothing is posted. It then ends exactly once:
   ``expires_at`` cannot be captured even before the sweep has marked it.
 
 Like ``postings``, these run inside the caller's unit of work and lock the wallet row
-before touching the hold, so a hold never changes state twice.
+(``accounts``) before touching the hold, so a hold never changes state twice; the wallet's
+held points and the capture are written by ``postings``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from jifen.platform import clock
 from jifen.platform.errors import InvalidState, Unprocessable
 
 from . import postings
-from .model import Account, Hold, HoldStatus, Kind, Transaction
+from .accounts import lock_wallets, tenant_account
+from .model import Account, Hold, HoldStatus, Kind
+from .postings import PostedTransaction
 
 
 def place_hold(
@@ -44,7 +47,7 @@ def place_hold(
     now = clock.now()
     if expires_at.tzinfo is None or expires_at <= now:
         raise Unprocessable("A hold must expire in the future.", param="expires_at")
-    wallet = postings.lock_wallets(session, [wallet])[wallet.id]
+    wallet = lock_wallets(session, [wallet])[wallet.id]
     postings.reserve(session, wallet, points)
     hold = Hold(
         tenant_id=wallet.tenant_id,
@@ -70,15 +73,15 @@ def capture_hold(
     sink_type: str = "redemption",
     reference: str | None = None,
     metadata: dict | None = None,
-) -> Transaction:
+) -> PostedTransaction:
     """Debit ``points`` (default: all) of a pending hold and release the rest.
 
     Raises InvalidState if the hold is not pending or has expired, Unprocessable if
     ``points`` is not a whole number from 1 to what is held.
     """
     wallet_id, asset, tenant_id = _wallet_of(session, hold)
-    sink = postings.tenant_account(session, tenant_id=tenant_id, asset=asset, type=sink_type)
-    wallet = postings.lock_wallets(session, [wallet_id])[wallet_id]
+    sink = tenant_account(session, tenant_id=tenant_id, asset=asset, type=sink_type)
+    wallet = lock_wallets(session, [wallet_id])[wallet_id]
     hold = _pending(session, hold, action="capture")
     points = hold.points if points is None else postings.check_points(points)
     if points > hold.points:
@@ -112,9 +115,9 @@ def void_hold(session: Session, hold: Hold) -> Hold:
     Raises InvalidState if the hold is not pending.
     """
     wallet_id, _, _ = _wallet_of(session, hold)
-    wallet = postings.lock_wallets(session, [wallet_id])[wallet_id]
+    wallet = lock_wallets(session, [wallet_id])[wallet_id]
     hold = _pending(session, hold, action="void", allow_due=True)
-    postings.release(wallet, hold.points)
+    postings.release(session, wallet, hold.points)
     hold.status = HoldStatus.VOIDED.value
     hold.closed_at = clock.now()
     session.flush()
@@ -133,11 +136,11 @@ def expire_holds(session: Session, *, now: datetime) -> int:
     wallet_ids = {hold.wallet_id for hold in session.scalars(due)}
     if not wallet_ids:
         return 0
-    wallets = postings.lock_wallets(session, wallet_ids)
+    wallets = lock_wallets(session, wallet_ids)
     expired = 0
     locked_due = due.where(Hold.wallet_id.in_(wallet_ids))
-    for hold in session.scalars(locked_due.execution_options(populate_existing=True)):
-        postings.release(wallets[hold.wallet_id], hold.points)
+    for hold in session.scalars(locked_due.execution_options(populate_existing=True)).all():
+        postings.release(session, wallets[hold.wallet_id], hold.points)
         hold.status = HoldStatus.EXPIRED.value
         hold.closed_at = now
         expired += 1

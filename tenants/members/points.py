@@ -177,8 +177,8 @@ def _post_earn(
 ) -> MemberEntry:
     session = uow.session
     member = _active_member(session, order["member_id"], "member_id")
-    wallet = wallets.member_wallet(session, member, context.asset)
-    ledger.lock_wallets(session, [wallet])  # the per-day cap reads, then writes
+    # locked first: the per-day cap reads, then writes
+    wallet = wallets.member_wallet(session, member, context.asset, lock=True)
     now = clock.now()
     occurred_at = order.get("occurred_at") or now
     shipping = order.get("shipping") or 0

@@ -74,13 +74,17 @@ def currency_code(session: Session, tenant_id: str) -> str:
     return code
 
 
-def member_wallet(session: Session, member: Member, asset: str | None = None) -> Account:
-    """The member's wallet, opened on first use."""
+def member_wallet(
+    session: Session, member: Member, asset: str | None = None, *, lock: bool = False
+) -> Account:
+    """The member's wallet, opened on first use; ``lock=True`` also locks it in the same
+    statement (``ledger.open_wallet``)."""
     return ledger.open_wallet(
         session,
         tenant_id=member.tenant_id,
         asset=asset or currency_code(session, member.tenant_id),
         owner_id=member.id,
+        lock=lock,
     )
 
 
@@ -88,7 +92,7 @@ def balance_of(session: Session, member: Member, asset: str) -> WalletBalance:
     return ledger.wallet_balance(session, member_wallet(session, member, asset), now=clock.now())
 
 
-def entry(transaction: Transaction, wallet: Account, member_id: str) -> MemberEntry:
+def entry(transaction: ledger.PostedTransaction, wallet: Account, member_id: str) -> MemberEntry:
     """``transaction`` seen from ``wallet``: the sum of its postings there."""
     postings = [p for p in transaction.postings if p.account_id == wallet.id]
     return MemberEntry(
@@ -105,7 +109,11 @@ def entry(transaction: Transaction, wallet: Account, member_id: str) -> MemberEn
 
 
 def transfer_entry(
-    transaction: Transaction, points: int, from_member_id: str, to_member_id: str, asset: str
+    transaction: ledger.PostedTransaction,
+    points: int,
+    from_member_id: str,
+    to_member_id: str,
+    asset: str,
 ) -> TransferEntry:
     return TransferEntry(
         id=transaction.id,

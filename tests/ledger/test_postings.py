@@ -246,3 +246,43 @@ def test_create_wallet_gives_a_locked_empty_wallet_that_takes_a_credit(books):
     wallet_id = books.run(create_and_credit)
     assert books.wallet("mem_fresh") == wallet_id  # open_wallet finds the same one
     assert books.cached(wallet_id) == (7, 0)
+
+
+def test_every_movement_keeps_what_the_session_holds_in_step(books):
+    """Transfers, captures, reversals and expiry post with plain SQL too: wallets and
+    lots loaded in the session before read as the database holds them after."""
+    from sqlalchemy import select
+
+    from jifen.platform import ledger
+    from jifen.platform.ledger.model import Account, Hold, Lot
+
+    giver_id, receiver_id = books.wallet(), books.wallet()
+    books.credit(giver_id, 30, expires_at=at(2020, 1, 1))  # expired, not yet swept
+    books.credit(giver_id, 50)
+    hold_id = books.hold(giver_id, 10, expires_at=at(2099, 1, 1))
+
+    def every_movement(session):
+        wallets = [session.get(Account, giver_id), session.get(Account, receiver_id)]
+        lots = session.scalars(select(Lot).where(Lot.wallet_id == giver_id)).all()
+        gift = ledger.transfer(session, wallets[0], wallets[1], 20)
+        ledger.capture_hold(session, session.get(Hold, hold_id), 4)
+        mirror = ledger.reverse(session, session.get(Transaction, gift.id))
+        assert mirror.reverses_id == gift.id
+        expired = ledger.expire_lots(session, tenant_id=books.tenant_id, now=clock.now())
+        assert [leg.amount for leg in expired[0].postings] == [-30, 30]  # wallet first
+        return (
+            [(wallet.balance, wallet.held, wallet.version) for wallet in wallets],
+            sorted(lot.remaining for lot in lots),
+        )
+
+    def stored(session):
+        wallets = [session.get(Account, giver_id), session.get(Account, receiver_id)]
+        lots = session.scalars(select(Lot).where(Lot.wallet_id == giver_id))
+        return (
+            [(wallet.balance, wallet.held, wallet.version) for wallet in wallets],
+            sorted(lot.remaining for lot in lots),
+        )
+
+    held = books.run(every_movement)
+    assert held == books.run(stored) == ([(46, 0, 7), (0, 0, 2)], [0, 46])
+    books.assert_clean()
