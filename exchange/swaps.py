@@ -48,7 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jifen.platform import clock, ledger
+from jifen.platform import clearing, clock, ledger
 from jifen.platform.auth.callers import Caller
 from jifen.platform.db import (
     UnitOfWork,
@@ -76,7 +76,7 @@ from jifen.tenants.members.services import looks_like_id
 from jifen.tenants.model import Currency, Tenant
 from jifen.tenants.program.services import latest_program_version
 
-from . import clearing, pricing
+from . import pricing
 from .model import DailyUsage, ExchangeSettings, Quote, Swap
 from .settings import fee_schedule_version, latest_fee_schedule
 

@@ -42,8 +42,8 @@ from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jifen.exchange.clearing import ClearingRecord
 from jifen.platform import clock
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from jifen.platform.http import cursor_page

@@ -28,10 +28,9 @@ SPU value of the points it issued); each redemption ``alliance_redemption`` (the
 owes the merchant the value of the points redeemed there). Value = points × the
 alliance currency's SPU rate (exact µSPU, no rounding); no platform fee. The alliance's
 currency must therefore be priced in the exchange (``PUT /v1/exchange/settings``), or
-earning and redeeming are 422 ``alliance_not_priced``.
-
-Layering note: this module imports ``jifen.exchange`` (the clearing record and the SPU
-rate), a step "upward" from tenants; the alternative was a second clearing model.
+earning and redeeming are 422 ``alliance_not_priced``. Records and rates both come
+through the clearing port (``jifen.platform.clearing``), so alliances need not know the
+exchange.
 """
 
 from __future__ import annotations
@@ -43,11 +42,9 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from jifen.exchange import clearing, pricing
-from jifen.exchange.clearing import ClearingKind, ClearingRecord
-from jifen.exchange.settings import settings_for
-from jifen.platform import clock, ledger
+from jifen.platform import clearing, clock, ledger
 from jifen.platform.billing.limits import check_feature
+from jifen.platform.clearing import ClearingKind, ClearingRecord
 from jifen.platform.db import run_in_transaction, unit_of_work
 from jifen.platform.errors import (
     Conflict,
@@ -343,7 +340,7 @@ def earn(merchant_id: str, order: dict) -> AllianceEntry:
                 payee_tenant_id=alliance_id,
                 currency=entry.currency,
                 points=entry.points,
-                amount_spu=pricing.value_of(entry.points, rate),
+                amount_spu=clearing.value_of(entry.points, rate),
                 fee_spu=0,
                 source_transaction_id=entry.id,
             )
@@ -406,7 +403,7 @@ def redeem(
                 payee_tenant_id=merchant_id,
                 currency=entry.currency,
                 points=points,
-                amount_spu=pricing.value_of(points, rate),
+                amount_spu=clearing.value_of(points, rate),
                 fee_spu=0,
                 source_transaction_id=transaction.id,
             )
@@ -459,15 +456,15 @@ def _member_and_rate(session: Session, alliance_id: str, merchant_id: str, code:
             code="not_alliance_member",
             param="alliance",
         )
-    settings = settings_for(session, code)
-    if settings is None:
+    rate = clearing.spu_rate(session, code)
+    if rate is None:
         raise Unprocessable(
             f"{code} has no SPU rate, so its clearing has no value; the alliance must "
             "PUT /v1/exchange/settings.",
             code="alliance_not_priced",
             param="alliance",
         )
-    return settings.spu_rate
+    return rate
 
 
 def _card_membership(

@@ -9,8 +9,8 @@ import pytest
 from factories import assert_error
 from sqlalchemy import select
 
-from jifen.exchange.clearing import ClearingRecord
 from jifen.exchange.model import Swap
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.clock import frozen_at
 from jifen.platform.db import unit_of_work
 from jifen.platform.ledger.model import Lot
