@@ -69,7 +69,7 @@ from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
 from jifen.platform.webhooks.events import emit_each
 from jifen.tenants.holders import services as holders
-from jifen.tenants.members import cards
+from jifen.tenants.members import cards, enrolment
 from jifen.tenants.members.model import Card, Member, MemberStatus
 from jifen.tenants.members.points import expiry_policy_of
 from jifen.tenants.members.services import looks_like_id
@@ -555,7 +555,7 @@ def _carry_out(
     if member is None:
         raise Unprocessable("The card left the source program.", code="no_membership")
     _active(member)
-    target_id, joined = _membership_or_join(session, quote.to_tenant_id, holder, now)
+    target_id, joined = _membership_or_join(uow, quote.to_tenant_id, holder, now)
 
     swap_id = new_id("swp")
     metadata = {
@@ -651,67 +651,29 @@ def destination_expiry(session: Session, destination: Any, now: datetime) -> dat
     return policy.expires_at(now)
 
 
-def _join_statement(dialect_insert: Any) -> Any:
-    columns = ("id", "tenant_id", "card_id", "external_id", "status", "created")
-    return (
-        dialect_insert(Member)
-        .values({name: bindparam(name) for name in columns})
-        .on_conflict_do_nothing()  # a membership made meanwhile, or the name taken
-        .returning(Member.id)
-    )
-
-
-_JOIN = {"postgresql": _join_statement(postgresql.insert), "sqlite": _join_statement(sqlite.insert)}
-
-
 def _membership_or_join(
-    session: Session, tenant_id: str, holder: Holder, now: datetime
+    uow: UnitOfWork, tenant_id: str, holder: Holder, now: datetime
 ) -> tuple[str, bool]:
     """The card's active membership in ``tenant_id``: ``(member id, joined just now)``.
 
-    A card swapping into a program it has not joined gets a membership there; its
-    external id names the card, the one thing the merchant can know. Another swap of the
-    card or the merchant may create it meanwhile: the insert then gives way to theirs.
+    A card swapping into a program it has not joined is enrolled there
+    (``enrolment.join_card``: the plan's member limit, ``member.created``).
     """
     member = holder.memberships.get(tenant_id)
-    if member is not None:
-        _active(member)
-        return member.id, False
-    joined = session.connection().scalar(
-        _JOIN[session.get_bind().dialect.name],
-        {
-            "id": new_id("mem"),
-            "tenant_id": tenant_id,
-            "card_id": holder.card_id,
-            "external_id": f"card:{holder.number}",
-            "status": MemberStatus.ACTIVE.value,
-            "created": now,
-        },
-    )
-    if joined is not None:
-        return joined, True
-    theirs = session.connection().execute(
-        select(Member.id, Member.status).where(
-            Member.tenant_id == tenant_id, Member.card_id == holder.card_id
+    if member is None:
+        member_id, status, joined = enrolment.join_card(
+            uow,
+            tenant_id=tenant_id,
+            card_id=holder.card_id,
+            card_number=holder.number,
+            param="to_currency",
+            now=now,
         )
-    )
-    member = theirs.one_or_none()
-    if member is None:  # the tenant named one of its own members card:<number> (before
-        # such names were reserved): the card joins under a name of its own
-        joined = session.connection().scalar(
-            _JOIN[session.get_bind().dialect.name],
-            {
-                "id": new_id("mem"),
-                "tenant_id": tenant_id,
-                "card_id": holder.card_id,
-                "external_id": f"card:{holder.number}:{new_id('j')[2:10]}",
-                "status": MemberStatus.ACTIVE.value,
-                "created": now,
-            },
-        )
-        return joined, True
+        member = _Membership(member_id, status)
+    else:
+        joined = False
     _active(member)
-    return member.id, False
+    return member.id, joined
 
 
 def swap_event(swap: Swap) -> dict:

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from jifen.platform import clearing, clock, ledger
 from jifen.platform.billing.limits import check_feature
 from jifen.platform.clearing import ClearingKind, ClearingRecord
-from jifen.platform.db import run_in_transaction, unit_of_work
+from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import (
     Conflict,
     Forbidden,
@@ -58,8 +58,8 @@ from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.holders import services as holders
-from jifen.tenants.members import points, wallets
-from jifen.tenants.members.model import Card, Enrolment, Member, MemberStatus
+from jifen.tenants.members import enrolment, points, wallets
+from jifen.tenants.members.model import Card, Enrolment, Member
 from jifen.tenants.members.services import find_card, looks_like_id, valid_card_number
 from jifen.tenants.model import Currency, Tenant, TenantKind
 
@@ -326,7 +326,7 @@ def earn(merchant_id: str, order: dict) -> AllianceEntry:
         with unit_of_work(tenant_id=alliance_id) as uow:
             session = uow.session
             rate = _member_and_rate(session, alliance_id, merchant_id, order["alliance"])
-            member = _card_membership(session, alliance_id, number, create=True)
+            member = _card_membership(uow, alliance_id, number, create=True)
             earn_order = {
                 **{k: v for k, v in order.items() if k not in ("alliance", "card_number")},
                 "member_id": member.id,
@@ -385,7 +385,7 @@ def redeem(
             if code_card is not None:  # the holder's code must be this card's
                 card_id = session.scalar(select(Card.id).where(Card.number == number))
                 holders.check_code_card(code_card, card_id or "unknown")
-            member = _card_membership(session, alliance_id, number, create=False)
+            member = _card_membership(uow, alliance_id, number, create=False)
             wallet = wallets.member_wallet(session, member)
             transaction = ledger.debit(
                 session,
@@ -468,10 +468,12 @@ def _member_and_rate(session: Session, alliance_id: str, merchant_id: str, code:
 
 
 def _card_membership(
-    session: Session, alliance_id: str, card_number: str, *, create: bool
+    uow: UnitOfWork, alliance_id: str, card_number: str, *, create: bool
 ) -> Member:
+    """The card's membership of the alliance; with ``create``, the card is enrolled
+    (``enrolment.join_card``) if it has none."""
+    session = uow.session
     card = find_card(session, card_number)
-    number = card.number
     member = session.scalar(
         select(Member).where(Member.tenant_id == alliance_id, Member.card_id == card.id)
     )
@@ -480,19 +482,14 @@ def _card_membership(
             "The card holds no alliance points.", code="no_membership", param="card_number"
         )
     if member is None:
-        name = f"card:{number}"
-        if session.scalar(select(Member.id).where(Member.external_id == name)):
-            name = f"card:{number}:{new_id('j')[2:10]}"  # taken before names were reserved
-        member = Member(
-            id=new_id("mem"),
+        member_id, _, _ = enrolment.join_card(
+            uow,
             tenant_id=alliance_id,
             card_id=card.id,
-            external_id=name,
-            status=MemberStatus.ACTIVE.value,
-            created=clock.now(),
+            card_number=card.number,
+            param="card_number",
         )
-        session.add(member)
-        session.flush()
+        member = session.get(Member, member_id)
     if member.is_frozen:
         raise MemberFrozen("This membership is frozen.", param="card_number")
     return member

@@ -96,7 +96,7 @@ def test_a_membership_created_after_the_swap_read_the_card_is_used_not_duplicate
     assert exchange.b.id not in holder.memberships
     theirs = exchange.member(exchange.b, card)  # the merchant adds the card meanwhile
     with unit_of_work(platform=True) as uow:
-        joined = swaps._membership_or_join(uow.session, exchange.b.id, holder, clock.now())
+        joined = swaps._membership_or_join(uow, exchange.b.id, holder, clock.now())
         uow.commit()
     assert joined == (theirs["id"], False)
     assert [m["id"] for m in exchange.members_of_card(exchange.b, card)] == [theirs["id"]]
