@@ -28,8 +28,9 @@ memberships), reads plain rows rather than ORM objects, and writes with plain IN
 ledger's credit and debit are plain SQL too). docs/benchmarks.md has the figures.
 
 Limits, enforced when the swap runs (and previewed when quoting): the platform's daily
-limit per card (µSPU out of the card per local day), and the destination's
-``daily_inbound_cap`` (its points issued by swaps per local day). Each is a row of
+limit per card (µSPU out of the card per day, in the source tenant's time zone), and the
+destination's ``daily_inbound_cap`` (its points issued by swaps per day, in its own time
+zone). Each is a row of
 ``exchange_daily_usage`` raised by one conditional upsert, whose row lock also serializes
 swaps of one card. Locks are always taken in one order (quote, card usage, inbound usage,
 wallets), so concurrent swaps never deadlock on each other; the wallet lock in the ledger
@@ -41,7 +42,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -74,6 +74,7 @@ from jifen.tenants.members.model import Card, Member, MemberStatus
 from jifen.tenants.members.points import expiry_policy_of
 from jifen.tenants.members.services import looks_like_id
 from jifen.tenants.model import Currency, Tenant
+from jifen.tenants.program.earning import local_day
 from jifen.tenants.program.services import latest_program_version
 
 from . import pricing
@@ -81,7 +82,6 @@ from .model import DailyUsage, ExchangeSettings, Quote, Swap
 from .settings import fee_schedule_version, latest_fee_schedule
 
 QUOTE_TTL = timedelta(seconds=60)
-LIMITS_TIME_ZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -708,35 +708,38 @@ def _visible(session: Session, model, party: Party, object_id: str, *, lock: boo
 # --- daily limits ---------------------------------------------------------------------
 
 
-def limits_day(now: datetime) -> date:
-    return now.astimezone(ZoneInfo(LIMITS_TIME_ZONE)).date()
-
-
 def _check_limits(session: Session, quote: Quote, market: Market, now: datetime) -> None:
-    day = limits_day(now)
+    card_day, inbound_day = _limits_days(market, now)
     card_limit = market.schedule.card_daily_limit
     if card_limit is not None and (
-        _usage(session, f"card:{quote.card_id}", day) + quote.spu_out > card_limit
+        _usage(session, f"card:{quote.card_id}", card_day) + quote.spu_out > card_limit
     ):
         raise _card_limit_exceeded()
     cap = market.destination.daily_inbound_cap
     if (
         cap is not None
-        and _usage(session, f"inbound:{quote.to_currency}", day) + (quote.to_points) > cap
+        and _usage(session, f"inbound:{quote.to_currency}", inbound_day) + (quote.to_points) > cap
     ):
         raise _inbound_cap_reached(quote.to_currency)
 
 
 def _consume_limits(session: Session, quote: Quote, market: Market, now: datetime) -> None:
-    day = limits_day(now)
+    card_day, inbound_day = _limits_days(market, now)
     card_limit = market.schedule.card_daily_limit
-    if not _consume(session, f"card:{quote.card_id}", day, quote.spu_out, card_limit):
+    if not _consume(session, f"card:{quote.card_id}", card_day, quote.spu_out, card_limit):
         raise _card_limit_exceeded()
     cap = market.destination.daily_inbound_cap
     if cap is not None and not _consume(
-        session, f"inbound:{quote.to_currency}", day, quote.to_points, cap
+        session, f"inbound:{quote.to_currency}", inbound_day, quote.to_points, cap
     ):
         raise _inbound_cap_reached(quote.to_currency)
+
+
+def _limits_days(market: Market, now: datetime) -> tuple[date, date]:
+    """The local days the card's limit and the inbound cap count ``now`` in: the source
+    tenant's (where the card's points leave) and the destination tenant's (whose points
+    are issued)."""
+    return local_day(now, market.source.time_zone), local_day(now, market.destination.time_zone)
 
 
 def _card_limit_exceeded() -> LimitExceeded:
