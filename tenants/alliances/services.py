@@ -407,7 +407,12 @@ def redeem(
                 fee_spu=0,
                 source_transaction_id=transaction.id,
             )
-            emit(uow, tenant_id=alliance_id, type="points.redeemed", data=_event(entry))
+            emit(
+                uow,
+                tenant_id=alliance_id,
+                type="points.redeemed",
+                data=wallets.entry_event_data(entry),
+            )
             session.flush()
             result = _entry(entry, alliance_id, member, reference, record)
             uow.commit(result)
@@ -517,14 +522,3 @@ def _entry(
         amount_spu=record.amount_spu,
         metadata=entry.metadata,
     )
-
-
-def _event(entry: wallets.MemberEntry) -> dict:
-    return {
-        "transaction": entry.id,
-        "member": entry.member_id,
-        "kind": entry.kind,
-        "points": entry.points,
-        "currency": entry.currency,
-        "reference": entry.reference,
-    }

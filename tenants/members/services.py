@@ -16,7 +16,7 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from jifen.platform.db import unit_of_work
-from jifen.platform.errors import Conflict, NotFound, Unprocessable
+from jifen.platform.errors import Conflict, MemberFrozen, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
 from jifen.tenants.holders import services as holders
 from jifen.tenants.model import Currency, Tenant
@@ -167,6 +167,20 @@ def load_member(session: Session, member_id: str, *, param: str | None = None) -
     if member is None:
         raise NotFound(f"No such member: {member_id}", param=param)
     return member
+
+
+def load_active_member(session: Session, member_id: str, param: str) -> Member:
+    """The member in the session's tenant, not frozen. Raises NotFound (as
+    ``load_member``) and MemberFrozen, naming ``param``."""
+    member = load_member(session, member_id, param=param)
+    ensure_active(member, param)
+    return member
+
+
+def ensure_active(member: Member, param: str) -> None:
+    """Raises MemberFrozen, naming ``param``, if the member is frozen."""
+    if member.is_frozen:
+        raise MemberFrozen(f"Member {member.id} is frozen.", param=param)
 
 
 def list_members(tenant_id: str, args: dict) -> dict:

@@ -57,6 +57,18 @@ class TransferEntry(MemberEntry):
     to_member_id: str = ""
 
 
+def entry_event_data(entry: MemberEntry) -> dict:
+    """The data of a ``points.*`` event about one member's transaction."""
+    return {
+        "transaction": entry.id,
+        "member": entry.member_id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "currency": entry.currency,
+        "reference": entry.reference,
+    }
+
+
 def currency_code(session: Session, tenant_id: str) -> str:
     """The tenant's currency code: the asset of its members' wallets."""
     code = session.scalar(select(Currency.code).where(Currency.tenant_id == tenant_id))
