@@ -50,6 +50,8 @@ from sqlalchemy.orm import Session
 
 from jifen.platform import clearing, clock, ledger
 from jifen.platform.auth.callers import Caller
+from jifen.platform.billing.model import BillingAccount
+from jifen.platform.billing.plans import DEFAULT_PLAN, Plan, get_plan
 from jifen.platform.db import (
     UnitOfWork,
     is_unique_violation,
@@ -67,7 +69,7 @@ from jifen.platform.errors import (
 )
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
-from jifen.platform.webhooks.events import emit_each
+from jifen.platform.webhooks.events import PendingEvent, emit_each
 from jifen.tenants.holders import services as holders
 from jifen.tenants.members import cards, enrolment
 from jifen.tenants.members.model import Card, Member, MemberStatus
@@ -129,7 +131,8 @@ class Party:
 class Market:
     """What a swap is priced from: each currency's row of ``exchange_settings`` with its
     tenant's ``time_zone`` and ``program_version_id`` (for the expiry of points issued
-    there), and the fee schedule in force."""
+    there) and ``plan`` (its member limit, should the card join), and the fee schedule in
+    force."""
 
     source: Any
     destination: Any
@@ -152,16 +155,23 @@ class _Membership:
     status: str
 
 
+def _plan_of(tenant_id: Any) -> Any:
+    return (
+        select(BillingAccount.plan).where(BillingAccount.tenant_id == tenant_id).scalar_subquery()
+    )
+
+
 def _market_query(which_card: Any) -> Any:
-    """Both currencies' settings, each with its tenant's time zone and program version,
-    the fee schedule's id, and the card with its membership in each currency's program:
-    everything a swap reads before it takes a lock, in one query."""
+    """Both currencies' settings, each with its tenant's time zone, program version and
+    plan, the fee schedule's id, and the card with its membership in each currency's
+    program: everything a swap reads before it takes a lock, in one query."""
     return (
         select(
             ExchangeSettings.__table__,
             Tenant.time_zone,
             latest_program_version(ExchangeSettings.tenant_id).label("program_version_id"),
             latest_fee_schedule().label("fee_schedule_id"),
+            _plan_of(ExchangeSettings.tenant_id).label("plan"),
             Card.id.label("card_id"),
             Card.number.label("card_number"),
             Member.id.label("member_id"),
@@ -555,7 +565,11 @@ def _carry_out(
     if member is None:
         raise Unprocessable("The card left the source program.", code="no_membership")
     _active(member)
-    target_id, joined = _membership_or_join(uow, quote.to_tenant_id, holder, now)
+    enrolled: list[PendingEvent] = []
+    plan = get_plan(market.destination.plan or DEFAULT_PLAN)
+    target_id, joined = _membership_or_join(
+        uow, quote.to_tenant_id, holder, now, plan=plan, announce=enrolled
+    )
 
     swap_id = new_id("swp")
     metadata = {
@@ -639,6 +653,7 @@ def _carry_out(
         type="swap.completed",
         data=swap_event(swap),
         with_rows=(quote, swap, record) if write_quote else (swap, record),
+        along=enrolled,
     )
     return swap
 
@@ -652,12 +667,20 @@ def destination_expiry(session: Session, destination: Any, now: datetime) -> dat
 
 
 def _membership_or_join(
-    uow: UnitOfWork, tenant_id: str, holder: Holder, now: datetime
+    uow: UnitOfWork,
+    tenant_id: str,
+    holder: Holder,
+    now: datetime,
+    *,
+    plan: Plan | None = None,
+    announce: list[PendingEvent] | None = None,
 ) -> tuple[str, bool]:
     """The card's active membership in ``tenant_id``: ``(member id, joined just now)``.
 
     A card swapping into a program it has not joined is enrolled there
-    (``enrolment.join_card``: the plan's member limit, ``member.created``).
+    (``enrolment.join_card``: the plan's member limit, ``member.created``). ``plan``: the
+    tenant's plan as the market read it (its limit is then checked by the enrolment's
+    INSERT); ``announce`` takes the ``member.created`` event.
     """
     member = holder.memberships.get(tenant_id)
     if member is None:
@@ -668,6 +691,8 @@ def _membership_or_join(
             card_number=holder.number,
             param="to_currency",
             now=now,
+            plan=plan,
+            announce=announce,
         )
         member = _Membership(member_id, status)
     else:

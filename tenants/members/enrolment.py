@@ -8,9 +8,13 @@ for joins the holder did not ask the program for (swaps, alliance earns): the me
 named after the card, and a program at its plan's member limit refuses the points with
 422 ``limit_exceeded`` rather than telling the caller about another tenant's plan.
 
-The limit check reads and locks the tenant's billing row and counts its members (two
-statements), and the event costs what every event costs; both happen only when a card
-actually joins, never on a swap or earn into a membership that exists.
+The limit is checked one of two ways. By default the tenant's billing row is locked and
+its members counted before the INSERT (exact, also under concurrent enrolments). A hot
+path that has read the plan with its other reads (a swap) passes it, and the INSERT
+itself counts (``INSERT ... SELECT ... WHERE count < limit``): no extra round trip, at the
+price that enrolments racing at the very edge of the limit may pass it together. Such a
+caller may also take the ``member.created`` event (``announce``) and write it with its
+own events. Nothing of this runs on a swap or an earn into a membership that exists.
 """
 
 from __future__ import annotations
@@ -18,15 +22,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jifen.platform import clock
 from jifen.platform.billing.limits import PlanLimit, check_member_limit
+from jifen.platform.billing.plans import Plan
 from jifen.platform.db import UnitOfWork
 from jifen.platform.errors import LimitExceeded
 from jifen.platform.ids import new_id
-from jifen.platform.webhooks.events import emit
+from jifen.platform.webhooks.events import PendingEvent, emit
 
 from .model import Enrolment, Member, MemberStatus
 
@@ -45,18 +50,28 @@ _COLUMNS = (
 )
 
 
-def _insert_statement(dialect_insert: Any) -> Any:
-    return (
-        dialect_insert(Member)
-        .values({name: bindparam(name) for name in _COLUMNS})
-        .on_conflict_do_nothing()  # the card's membership or the external id, made meanwhile
-        .returning(Member.id)
-    )
+def _insert_statement(dialect_insert: Any, *, counted: bool) -> Any:
+    """The member's INSERT; ``counted``: only while the tenant has fewer than ``:limit``
+    members."""
+    values = [bindparam(name, type_=Member.__table__.c[name].type) for name in _COLUMNS]
+    if counted:
+        members = (
+            select(func.count())
+            .select_from(Member)
+            .where(Member.tenant_id == bindparam("tenant_id"))
+            .scalar_subquery()
+        )
+        rows = select(*values).where(members < bindparam("limit"))
+        statement = dialect_insert(Member).from_select(list(_COLUMNS), rows)
+    else:
+        statement = dialect_insert(Member).values(dict(zip(_COLUMNS, values, strict=True)))
+    return statement.on_conflict_do_nothing().returning(Member.id)
 
 
 _INSERT = {
-    "postgresql": _insert_statement(postgresql.insert),
-    "sqlite": _insert_statement(sqlite.insert),
+    (name, counted): _insert_statement(insert, counted=counted)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    for counted in (False, True)
 }
 
 
@@ -72,38 +87,52 @@ def enrol(
     name: str | None = None,
     birthday: date | None = None,
     now: datetime | None = None,
+    plan: Plan | None = None,
+    announce: list[PendingEvent] | None = None,
 ) -> str | None:
-    """Give the card an active membership in ``tenant_id`` and emit ``member.created``;
-    the new member's id. None when the card already holds a membership there or the
-    external id is taken (then nothing is written or emitted). Never commits.
+    """Give the card an active membership in ``tenant_id`` and emit ``member.created``
+    (or, given ``announce``, add the event there for the caller to emit); the new
+    member's id. None when the card already holds a membership there or the external id
+    is taken (then nothing is written or emitted). ``plan``: the tenant's plan, already
+    read; the INSERT then checks its limit. Never commits.
 
     Raises PlanLimit (403 ``plan_limit``) when the tenant's plan allows no more members.
     """
     session = uow.session
-    check_member_limit(session, tenant_id)
-    member_id = session.connection().scalar(
-        _INSERT[session.get_bind().dialect.name],
-        {
-            "id": new_id("mem"),
-            "tenant_id": tenant_id,
-            "card_id": card_id,
-            "external_id": external_id,
-            "email": email,
-            "phone": phone,
-            "name": name,
-            "birthday": birthday,
-            "status": MemberStatus.ACTIVE.value,
-            "enrolled": Enrolment(enrolled).value,
-            "created": now or clock.now(),
-        },
+    limit = None
+    if plan is None:
+        check_member_limit(session, tenant_id)
+    else:
+        limit = plan.members
+    dialect = session.get_bind().dialect.name
+    params = {
+        "id": new_id("mem"),
+        "tenant_id": tenant_id,
+        "card_id": card_id,
+        "external_id": external_id,
+        "email": email,
+        "phone": phone,
+        "name": name,
+        "birthday": birthday,
+        "status": MemberStatus.ACTIVE.value,
+        "enrolled": Enrolment(enrolled).value,
+        "created": now or clock.now(),
+    }
+    if limit is None:
+        member_id = session.connection().scalar(_INSERT[dialect, False], params)
+    else:
+        member_id = session.connection().scalar(_INSERT[dialect, True], {**params, "limit": limit})
+        if member_id is None:
+            check_member_limit(session, tenant_id)  # full, or a conflict: which one?
+    if member_id is None:
+        return None
+    event = PendingEvent(
+        tenant_id, "member.created", {"member": member_id, "external_id": external_id}
     )
-    if member_id is not None:
-        emit(
-            uow,
-            tenant_id=tenant_id,
-            type="member.created",
-            data={"member": member_id, "external_id": external_id},
-        )
+    if announce is None:
+        emit(uow, tenant_id=event.tenant_id, type=event.type, data=event.data)
+    else:
+        announce.append(event)
     return member_id
 
 
@@ -115,15 +144,18 @@ def join_card(
     card_number: str,
     param: str,
     now: datetime | None = None,
+    plan: Plan | None = None,
+    announce: list[PendingEvent] | None = None,
 ) -> tuple[str, str, bool]:
     """The card's membership in ``tenant_id`` as ``(member id, status, joined just now)``,
     enrolling the card (``enrol``) under the name ``card:<number>`` if it has none. Another
     swap or earn of the card may enrol it meanwhile: this then gives way to theirs.
+    ``plan`` and ``announce`` are passed to ``enrol``.
 
     Raises LimitExceeded (422 ``limit_exceeded``, naming ``param``) when the program's plan
     allows no more members.
     """
-    joined = _join(uow, tenant_id, card_id, f"card:{card_number}", param, now)
+    joined = _join(uow, tenant_id, card_id, f"card:{card_number}", param, now, plan, announce)
     if joined is not None:
         return joined, MemberStatus.ACTIVE.value, True
     theirs = uow.session.connection().execute(
@@ -137,13 +169,29 @@ def join_card(
     # the tenant named one of its own members card:<number> (before such names were
     # reserved): the card joins under a name of its own
     name = f"card:{card_number}:{new_id('j')[2:10]}"
-    return _join(uow, tenant_id, card_id, name, param, now), MemberStatus.ACTIVE.value, True
+    joined = _join(uow, tenant_id, card_id, name, param, now, plan, announce)
+    return joined, MemberStatus.ACTIVE.value, True
 
 
 def _join(
-    uow: UnitOfWork, tenant_id: str, card_id: str, name: str, param: str, now: datetime | None
+    uow: UnitOfWork,
+    tenant_id: str,
+    card_id: str,
+    name: str,
+    param: str,
+    now: datetime | None,
+    plan: Plan | None,
+    announce: list[PendingEvent] | None,
 ) -> str | None:
     try:
-        return enrol(uow, tenant_id=tenant_id, card_id=card_id, external_id=name, now=now)
+        return enrol(
+            uow,
+            tenant_id=tenant_id,
+            card_id=card_id,
+            external_id=name,
+            now=now,
+            plan=plan,
+            announce=announce,
+        )
     except PlanLimit:
         raise LimitExceeded("This program takes no new members.", param=param) from None
