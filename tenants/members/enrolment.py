@@ -20,9 +20,10 @@ own events. Nothing of this runs on a swap or an earn into a membership that exi
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jifen.platform import clock
@@ -50,10 +51,17 @@ _COLUMNS = (
 )
 
 
-def _insert_statement(dialect_insert: Any, *, counted: bool) -> Any:
+def _insert_statement(dialect_insert: Any, *, counted: bool, typed: bool) -> Any:
     """The member's INSERT; ``counted``: only while the tenant has fewer than ``:limit``
-    members."""
-    values = [bindparam(name, type_=Member.__table__.c[name].type) for name in _COLUMNS]
+    members. ``typed``: the selected values carry their column's type (PostgreSQL types
+    the parameters of a SELECT list from their use; SQLite would mangle a cast date)."""
+    columns = Member.__table__.c
+    values = [
+        cast(bindparam(name), columns[name].type)
+        if typed
+        else bindparam(name, type_=columns[name].type)
+        for name in _COLUMNS
+    ]
     if counted:
         members = (
             select(func.count())
@@ -68,11 +76,13 @@ def _insert_statement(dialect_insert: Any, *, counted: bool) -> Any:
     return statement.on_conflict_do_nothing().returning(Member.id)
 
 
-_INSERT = {
-    (name, counted): _insert_statement(insert, counted=counted)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-    for counted in (False, True)
-}
+@cache
+def _insert(dialect: str, *, counted: bool) -> Any:
+    """The statement for ``dialect``, built on first use: by then the foreign keys' column
+    types are resolved (``members.tenant_id`` takes its type from ``tenants.id``)."""
+    if dialect == "postgresql":
+        return _insert_statement(postgresql.insert, counted=counted, typed=counted)
+    return _insert_statement(sqlite.insert, counted=counted, typed=False)
 
 
 def enrol(
@@ -119,9 +129,11 @@ def enrol(
         "created": now or clock.now(),
     }
     if limit is None:
-        member_id = session.connection().scalar(_INSERT[dialect, False], params)
+        member_id = session.connection().scalar(_insert(dialect, counted=False), params)
     else:
-        member_id = session.connection().scalar(_INSERT[dialect, True], {**params, "limit": limit})
+        member_id = session.connection().scalar(
+            _insert(dialect, counted=True), {**params, "limit": limit}
+        )
         if member_id is None:
             check_member_limit(session, tenant_id)  # full, or a conflict: which one?
     if member_id is None:
