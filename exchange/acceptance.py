@@ -33,8 +33,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jifen.platform import clock, ledger
+from jifen.platform import clearing, clock, ledger
 from jifen.platform.billing.limits import check_feature
+from jifen.platform.clearing import ClearingKind, ClearingRecord
 from jifen.platform.db import run_in_transaction, unit_of_work
 from jifen.platform.errors import InvalidState, MemberFrozen, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
@@ -46,8 +47,7 @@ from jifen.tenants.members.model import Card, Member
 from jifen.tenants.members.services import looks_like_id, valid_card_number
 from jifen.tenants.model import Currency
 
-from . import clearing, pricing
-from .clearing import ClearingKind, ClearingRecord
+from . import pricing
 from .model import Authorization, AuthorizationStatus, ExchangeSettings
 from .settings import fee_schedule, settings_for
 

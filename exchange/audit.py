@@ -13,10 +13,10 @@ from __future__ import annotations
 from sqlalchemy import and_, case, func, select
 
 from jifen.platform.audit import invariant
+from jifen.platform.clearing import ClearingKind, ClearingRecord
 from jifen.platform.db import unit_of_work
 from jifen.platform.ledger.model import Account, Posting
 
-from .clearing import ClearingKind, ClearingRecord
 from .model import Authorization, Swap
 
 LIMIT = 50

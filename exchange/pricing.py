@@ -34,8 +34,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from math import floor
 
-MICRO = 1_000_000
-"""µSPU per SPU: SPU amounts and rates carry six decimal places."""
+from jifen.platform.clearing.spu import MICRO, format_spu, value_of
 
 MAX_RATE = 1_000_000 * MICRO
 """The most one point may be worth: one million SPU."""
@@ -81,15 +80,6 @@ def parse_spu(text: str, *, allow_zero: bool = True, maximum: int = MAX_SPU) -> 
 def parse_rate(text: str) -> int:
     """A rate (SPU per point) in µSPU per point; positive, at most ``MAX_RATE``."""
     return parse_spu(text, allow_zero=False, maximum=MAX_RATE)
-
-
-def format_spu(micro: int) -> str:
-    """µSPU as the shortest exact decimal string: 800000 -> "0.8", 16000000 -> "16"."""
-    sign = "-" if micro < 0 else ""
-    whole, fraction = divmod(abs(micro), MICRO)
-    if not fraction:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{fraction:06d}".rstrip("0")
 
 
 # --- fees ---------------------------------------------------------------------------------
@@ -180,11 +170,6 @@ def quote_amounts(points: int, rate_from: int, rate_to: int, fee: Fee | FeeSched
     rounding = spu_out - spu_in - fee_spu
     assert rounding >= 0 and spu_out == spu_in + fee_spu + rounding
     return SwapAmounts(points, to_points, spu_out, spu_in, fee_spu, rounding)
-
-
-def value_of(points: int, rate: int) -> int:
-    """The µSPU value of ``points`` at ``rate`` µSPU per point (exact)."""
-    return points * rate
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from jifen.platform.billing.limits import check_feature
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.ids import new_id
-from jifen.tenants.members.wallets import register_spu_pricer
 from jifen.tenants.model import Currency
 
 from . import pricing
@@ -248,12 +247,8 @@ def _merged(fee: pricing.Fee, changes: dict | None) -> pricing.Fee:
     )
 
 
-def _spu_value(session: Session, code: str, points: int) -> str | None:
-    """For the consumer wallet: ``points`` of ``code`` in SPU at its current rate."""
+def spu_rate_of(session: Session, code: str) -> int | None:
+    """The current SPU rate of ``code`` (µSPU per point); None if it is not in the
+    exchange. The app's source of rates (``jifen.platform.clearing.install_spu_rates``)."""
     settings = settings_for(session, code)
-    if settings is None:
-        return None
-    return pricing.format_spu(pricing.value_of(points, settings.spu_rate))
-
-
-register_spu_pricer(_spu_value)
+    return settings.spu_rate if settings is not None else None

@@ -28,8 +28,9 @@ memberships), reads plain rows rather than ORM objects, and writes with plain IN
 ledger's credit and debit are plain SQL too). docs/benchmarks.md has the figures.
 
 Limits, enforced when the swap runs (and previewed when quoting): the platform's daily
-limit per card (µSPU out of the card per local day), and the destination's
-``daily_inbound_cap`` (its points issued by swaps per local day). Each is a row of
+limit per card (µSPU out of the card per day, in the source tenant's time zone), and the
+destination's ``daily_inbound_cap`` (its points issued by swaps per day, in its own time
+zone). Each is a row of
 ``exchange_daily_usage`` raised by one conditional upsert, whose row lock also serializes
 swaps of one card. Locks are always taken in one order (quote, card usage, inbound usage,
 wallets), so concurrent swaps never deadlock on each other; the wallet lock in the ledger
@@ -41,15 +42,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jifen.platform import clock, ledger
+from jifen.platform import clearing, clock, ledger
 from jifen.platform.auth.callers import Caller
+from jifen.platform.billing.model import BillingAccount
+from jifen.platform.billing.plans import DEFAULT_PLAN, Plan, get_plan
 from jifen.platform.db import (
     UnitOfWork,
     is_unique_violation,
@@ -67,21 +69,21 @@ from jifen.platform.errors import (
 )
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
-from jifen.platform.webhooks.events import emit_each
+from jifen.platform.webhooks.events import PendingEvent, emit_each
 from jifen.tenants.holders import services as holders
-from jifen.tenants.members import cards
+from jifen.tenants.members import cards, enrolment
 from jifen.tenants.members.model import Card, Member, MemberStatus
 from jifen.tenants.members.points import expiry_policy_of
 from jifen.tenants.members.services import looks_like_id
 from jifen.tenants.model import Currency, Tenant
+from jifen.tenants.program.earning import local_day
 from jifen.tenants.program.services import latest_program_version
 
-from . import clearing, pricing
+from . import pricing
 from .model import DailyUsage, ExchangeSettings, Quote, Swap
 from .settings import fee_schedule_version, latest_fee_schedule
 
 QUOTE_TTL = timedelta(seconds=60)
-LIMITS_TIME_ZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,8 @@ class Party:
 class Market:
     """What a swap is priced from: each currency's row of ``exchange_settings`` with its
     tenant's ``time_zone`` and ``program_version_id`` (for the expiry of points issued
-    there), and the fee schedule in force."""
+    there) and ``plan`` (its member limit, should the card join), and the fee schedule in
+    force."""
 
     source: Any
     destination: Any
@@ -152,16 +155,23 @@ class _Membership:
     status: str
 
 
+def _plan_of(tenant_id: Any) -> Any:
+    return (
+        select(BillingAccount.plan).where(BillingAccount.tenant_id == tenant_id).scalar_subquery()
+    )
+
+
 def _market_query(which_card: Any) -> Any:
-    """Both currencies' settings, each with its tenant's time zone and program version,
-    the fee schedule's id, and the card with its membership in each currency's program:
-    everything a swap reads before it takes a lock, in one query."""
+    """Both currencies' settings, each with its tenant's time zone, program version and
+    plan, the fee schedule's id, and the card with its membership in each currency's
+    program: everything a swap reads before it takes a lock, in one query."""
     return (
         select(
             ExchangeSettings.__table__,
             Tenant.time_zone,
             latest_program_version(ExchangeSettings.tenant_id).label("program_version_id"),
             latest_fee_schedule().label("fee_schedule_id"),
+            _plan_of(ExchangeSettings.tenant_id).label("plan"),
             Card.id.label("card_id"),
             Card.number.label("card_number"),
             Member.id.label("member_id"),
@@ -555,7 +565,11 @@ def _carry_out(
     if member is None:
         raise Unprocessable("The card left the source program.", code="no_membership")
     _active(member)
-    target_id, joined = _membership_or_join(session, quote.to_tenant_id, holder, now)
+    enrolled: list[PendingEvent] = []
+    plan = get_plan(market.destination.plan or DEFAULT_PLAN)
+    target_id, joined = _membership_or_join(
+        uow, quote.to_tenant_id, holder, now, plan=plan, announce=enrolled
+    )
 
     swap_id = new_id("swp")
     metadata = {
@@ -639,6 +653,7 @@ def _carry_out(
         type="swap.completed",
         data=swap_event(swap),
         with_rows=(quote, swap, record) if write_quote else (swap, record),
+        along=enrolled,
     )
     return swap
 
@@ -651,67 +666,39 @@ def destination_expiry(session: Session, destination: Any, now: datetime) -> dat
     return policy.expires_at(now)
 
 
-def _join_statement(dialect_insert: Any) -> Any:
-    columns = ("id", "tenant_id", "card_id", "external_id", "status", "created")
-    return (
-        dialect_insert(Member)
-        .values({name: bindparam(name) for name in columns})
-        .on_conflict_do_nothing()  # a membership made meanwhile, or the name taken
-        .returning(Member.id)
-    )
-
-
-_JOIN = {"postgresql": _join_statement(postgresql.insert), "sqlite": _join_statement(sqlite.insert)}
-
-
 def _membership_or_join(
-    session: Session, tenant_id: str, holder: Holder, now: datetime
+    uow: UnitOfWork,
+    tenant_id: str,
+    holder: Holder,
+    now: datetime,
+    *,
+    plan: Plan | None = None,
+    announce: list[PendingEvent] | None = None,
 ) -> tuple[str, bool]:
     """The card's active membership in ``tenant_id``: ``(member id, joined just now)``.
 
-    A card swapping into a program it has not joined gets a membership there; its
-    external id names the card, the one thing the merchant can know. Another swap of the
-    card or the merchant may create it meanwhile: the insert then gives way to theirs.
+    A card swapping into a program it has not joined is enrolled there
+    (``enrolment.join_card``: the plan's member limit, ``member.created``). ``plan``: the
+    tenant's plan as the market read it (its limit is then checked by the enrolment's
+    INSERT); ``announce`` takes the ``member.created`` event.
     """
     member = holder.memberships.get(tenant_id)
-    if member is not None:
-        _active(member)
-        return member.id, False
-    joined = session.connection().scalar(
-        _JOIN[session.get_bind().dialect.name],
-        {
-            "id": new_id("mem"),
-            "tenant_id": tenant_id,
-            "card_id": holder.card_id,
-            "external_id": f"card:{holder.number}",
-            "status": MemberStatus.ACTIVE.value,
-            "created": now,
-        },
-    )
-    if joined is not None:
-        return joined, True
-    theirs = session.connection().execute(
-        select(Member.id, Member.status).where(
-            Member.tenant_id == tenant_id, Member.card_id == holder.card_id
+    if member is None:
+        member_id, status, joined = enrolment.join_card(
+            uow,
+            tenant_id=tenant_id,
+            card_id=holder.card_id,
+            card_number=holder.number,
+            param="to_currency",
+            now=now,
+            plan=plan,
+            announce=announce,
         )
-    )
-    member = theirs.one_or_none()
-    if member is None:  # the tenant named one of its own members card:<number> (before
-        # such names were reserved): the card joins under a name of its own
-        joined = session.connection().scalar(
-            _JOIN[session.get_bind().dialect.name],
-            {
-                "id": new_id("mem"),
-                "tenant_id": tenant_id,
-                "card_id": holder.card_id,
-                "external_id": f"card:{holder.number}:{new_id('j')[2:10]}",
-                "status": MemberStatus.ACTIVE.value,
-                "created": now,
-            },
-        )
-        return joined, True
+        member = _Membership(member_id, status)
+    else:
+        joined = False
     _active(member)
-    return member.id, False
+    return member.id, joined
 
 
 def swap_event(swap: Swap) -> dict:
@@ -746,35 +733,38 @@ def _visible(session: Session, model, party: Party, object_id: str, *, lock: boo
 # --- daily limits ---------------------------------------------------------------------
 
 
-def limits_day(now: datetime) -> date:
-    return now.astimezone(ZoneInfo(LIMITS_TIME_ZONE)).date()
-
-
 def _check_limits(session: Session, quote: Quote, market: Market, now: datetime) -> None:
-    day = limits_day(now)
+    card_day, inbound_day = _limits_days(market, now)
     card_limit = market.schedule.card_daily_limit
     if card_limit is not None and (
-        _usage(session, f"card:{quote.card_id}", day) + quote.spu_out > card_limit
+        _usage(session, f"card:{quote.card_id}", card_day) + quote.spu_out > card_limit
     ):
         raise _card_limit_exceeded()
     cap = market.destination.daily_inbound_cap
     if (
         cap is not None
-        and _usage(session, f"inbound:{quote.to_currency}", day) + (quote.to_points) > cap
+        and _usage(session, f"inbound:{quote.to_currency}", inbound_day) + (quote.to_points) > cap
     ):
         raise _inbound_cap_reached(quote.to_currency)
 
 
 def _consume_limits(session: Session, quote: Quote, market: Market, now: datetime) -> None:
-    day = limits_day(now)
+    card_day, inbound_day = _limits_days(market, now)
     card_limit = market.schedule.card_daily_limit
-    if not _consume(session, f"card:{quote.card_id}", day, quote.spu_out, card_limit):
+    if not _consume(session, f"card:{quote.card_id}", card_day, quote.spu_out, card_limit):
         raise _card_limit_exceeded()
     cap = market.destination.daily_inbound_cap
     if cap is not None and not _consume(
-        session, f"inbound:{quote.to_currency}", day, quote.to_points, cap
+        session, f"inbound:{quote.to_currency}", inbound_day, quote.to_points, cap
     ):
         raise _inbound_cap_reached(quote.to_currency)
+
+
+def _limits_days(market: Market, now: datetime) -> tuple[date, date]:
+    """The local days the card's limit and the inbound cap count ``now`` in: the source
+    tenant's (where the card's points leave) and the destination tenant's (whose points
+    are issued)."""
+    return local_day(now, market.source.time_zone), local_day(now, market.destination.time_zone)
 
 
 def _card_limit_exceeded() -> LimitExceeded:

@@ -25,7 +25,7 @@ MODEL_MODULES = [
     "jifen.platform.webhooks.model",
     "jifen.platform.billing.model",
     "jifen.exchange.model",
-    "jifen.exchange.clearing",
+    "jifen.platform.clearing.records",
     "jifen.settlement.model",
     "jifen.tenants.members.orders",
     "jifen.tenants.program.history",

@@ -82,6 +82,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from jifen.exchange.api import BLUEPRINTS as exchange_blueprints
+    from jifen.exchange.settings import spu_rate_of
     from jifen.settlement.api import BLUEPRINTS as settlement_blueprints
     from jifen.tenants.alliances.api import blp as alliances_blp
     from jifen.tenants.api import blp as tenants_blp
@@ -94,6 +95,7 @@ def _register_api(app: Flask) -> None:
     from jifen.widgets import init_app as init_widgets
 
     from .billing.api import blp as billing_blp
+    from .clearing import install_spu_rates
     from .jobs_api import blp as jobs_blp
     from .webhooks.api import blp as webhooks_blp
 
@@ -131,6 +133,7 @@ def _register_api(app: Flask) -> None:
     api.register_blueprint(webhooks_blp)
     for blueprint in exchange_blueprints:
         api.register_blueprint(blueprint)
+    install_spu_rates(app, spu_rate_of)
     api.register_blueprint(billing_blp)
     for blueprint in settlement_blueprints:
         api.register_blueprint(blueprint)

@@ -114,9 +114,3 @@ class RateLimited(JifenError):
     def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after  # seconds: the answer's Retry-After header
-
-
-class ServerError(JifenError):
-    status = 500
-    type = "api_error"
-    code = "internal_error"

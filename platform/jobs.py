@@ -150,8 +150,9 @@ def safe_job_id(raw: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", raw)
 
 
-def period_key(moment: datetime, cron: str) -> str:
-    """A key naming the period a cron tick belongs to: ticks of one minute share it."""
+def period_key(moment: datetime) -> str:
+    """A key naming the period a cron tick belongs to: the minute (cron's finest step, so
+    ticks of one minute, and only they, share it)."""
     return moment.strftime("%Y%m%dT%H%M")
 
 
@@ -164,7 +165,7 @@ def dispatch_periodic(name: str) -> None:
     enqueue(
         run_periodic,
         name,
-        job_id=f"periodic-{name}-{period_key(clock.now(), job.cron)}",
+        job_id=f"periodic-{name}-{period_key(clock.now())}",
         queue_name=job.queue,
     )
 

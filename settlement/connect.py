@@ -49,7 +49,7 @@ from .model import (
     PaymentInstruction,
     PayoutAccount,
 )
-from .payments import _config, stripe_client
+from .stripe_money import current_config, stripe_client
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def start_onboarding(tenant_id: str) -> Onboarding:
     try:
         account_id = _ensure_account(client, tenant_id)
         row = refresh_status(tenant_id, client=client)
-        base = _config().public_url
+        base = current_config().public_url
         link = stripe_money.onboarding_link(
             client, account_id, base + ONBOARD_PATH, base + RETURN_PATH
         )

@@ -41,8 +41,9 @@ from .model import (
     PaymentInstruction,
     SettlementBatch,
 )
-from .payments import _config, _finish_if_paid
+from .payments import finish_if_paid
 from .services import load_batch
+from .stripe_money import current_config
 
 PENDING = ManualPaymentStatus.PENDING_CONFIRMATION.value
 
@@ -89,7 +90,7 @@ def mark_paid(
     reference = (reference or "").strip()
     if not reference:
         raise Unprocessable("Give the bank reference of the payment.", param="reference")
-    threshold = _config().manual_payment_approval_threshold
+    threshold = current_config().manual_payment_approval_threshold
 
     def attempt() -> PaymentInstruction | ManualPayment:
         with unit_of_work(platform=True) as uow:
@@ -265,5 +266,5 @@ def _pay(
     instruction.paid_at = clock.now()
     instruction.attempts += 1
     uow.session.flush()
-    _finish_if_paid(uow, batch)
+    finish_if_paid(uow, batch)
     return instruction

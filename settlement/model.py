@@ -178,7 +178,7 @@ class Position(TenantOwned, Created, Base):
     record_count: Mapped[int] = mapped_column(Amount)
 
     # Not columns: the tenant's name and slug, filled in when positions are read for
-    # display (``services._positions``); None on a position read any other way.
+    # display (``services.batch_positions``); None on a position read any other way.
     tenant_name = None
     tenant_slug = None
 

@@ -33,17 +33,15 @@ import logging
 from typing import Any
 
 import stripe
-from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from jifen.platform import clock, jobs
-from jifen.platform.billing.stripe_gateway import client_for
-from jifen.platform.config import Config
 from jifen.platform.db import run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.webhooks.events import emit
 
 from . import stripe_money
+from .connect import refuse_other_account
 from .model import (
     BatchStatus,
     Direction,
@@ -54,12 +52,13 @@ from .model import (
 )
 from .services import (
     BatchView,
-    _positions,
+    batch_positions,
     batch_summary,
     current_settings,
     load_batch,
     position_data,
 )
+from .stripe_money import stripe_client
 
 log = logging.getLogger(__name__)
 UNSETTLED = (
@@ -71,16 +70,6 @@ UNSETTLED = (
 
 class PaymentsIncomplete(Exception):
     """Some instructions could not be paid this time; RQ retries the job."""
-
-
-def _config() -> Config:
-    if has_app_context() and "jifen.config" in current_app.extensions:
-        return current_app.extensions["jifen.config"]
-    return Config.from_env()
-
-
-def stripe_client():
-    return client_for(_config())
 
 
 # --- paying -------------------------------------------------------------------------------
@@ -107,7 +96,7 @@ def pay_batch(batch_id: str) -> BatchView:
                 _write_instructions(uow.session, batch, method)
                 batch.status = BatchStatus.PAYING.value
                 uow.session.flush()
-                _finish_if_paid(uow, batch)
+                finish_if_paid(uow, batch)
             jobs.enqueue_after_commit(uow, send_payments, batch.id, queue_name="settlement")
             uow.commit()
             return True
@@ -115,7 +104,7 @@ def pay_batch(batch_id: str) -> BatchView:
     run_in_transaction(attempt)
     with unit_of_work(platform=True) as uow:
         batch = load_batch(uow.session, batch_id)
-        return BatchView(batch, _positions(uow.session, batch.id))
+        return BatchView(batch, batch_positions(uow.session, batch.id))
 
 
 def _write_instructions(session, batch, method: str) -> None:
@@ -132,7 +121,7 @@ def _write_instructions(session, batch, method: str) -> None:
             )
         ).all()
     )
-    for position in _positions(session, batch.id):
+    for position in batch_positions(session, batch.id):
         if position.net == 0 or position.tenant_id in existing:
             continue
         collection = None
@@ -246,14 +235,14 @@ def _settle_batch(batch_id: str) -> str:
     def attempt() -> str:
         with unit_of_work(platform=True) as uow:
             batch = load_batch(uow.session, batch_id, lock=True)
-            _finish_if_paid(uow, batch)
+            finish_if_paid(uow, batch)
             uow.commit()
             return batch.status
 
     return run_in_transaction(attempt)
 
 
-def _finish_if_paid(uow, batch) -> None:
+def finish_if_paid(uow, batch) -> None:
     """paying -> paid once no instruction is left unsettled."""
     if batch.status != BatchStatus.PAYING.value:
         return
@@ -267,7 +256,7 @@ def _finish_if_paid(uow, batch) -> None:
         return
     batch.status = BatchStatus.PAID.value
     batch.paid_at = clock.now()
-    for position in _positions(uow.session, batch.id):
+    for position in batch_positions(uow.session, batch.id):
         emit(
             uow,
             tenant_id=position.tenant_id,
@@ -340,7 +329,7 @@ def reconcile_batch(batch_id: str) -> BatchView:
             if not mismatches and batch.status == BatchStatus.PAID.value:
                 batch.status = BatchStatus.RECONCILED.value
                 batch.reconciled_at = clock.now()
-            view = BatchView(batch, _positions(uow.session, batch.id))
+            view = BatchView(batch, batch_positions(uow.session, batch.id))
             uow.commit(view)
             return view
 
@@ -460,8 +449,6 @@ def put_account(tenant_id: str, changes: dict[str, str | None]) -> PayoutAccount
     (``connect_account_not_created_by_platform``), Unprocessable
     (``stripe_customer_mismatch``, ``stripe_payment_method_mismatch``,
     ``stripe_not_configured``)."""
-    from .connect import refuse_other_account
-
     if "stripe_account_id" in changes:
         refuse_other_account(tenant_id, changes["stripe_account_id"])
         changes = {name: value for name, value in changes.items() if name != "stripe_account_id"}

@@ -35,9 +35,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jifen.exchange.clearing import ClearingRecord
-from jifen.exchange.pricing import format_spu
 from jifen.platform import clock
+from jifen.platform.clearing import ClearingRecord, format_spu
 from jifen.platform.db import unit_of_work
 from jifen.tenants.model import Tenant
 

@@ -12,7 +12,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from jifen.exchange.pricing import format_spu
+from jifen.platform.clearing import format_spu
 from jifen.platform.http import ListArgs, ObjectSchema, StrictSchema, Timestamp
 
 

@@ -42,8 +42,8 @@ from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jifen.exchange.clearing import ClearingRecord
 from jifen.platform import clock
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
@@ -187,7 +187,7 @@ def close_batch(closed_by: str, cutoff: datetime | None = None) -> Closed:
             _take_close_lock(uow)
             last = _newest_batch(uow.session)
             if last is not None and (cutoff == last.cutoff or (due and cutoff < last.cutoff)):
-                return Closed(last, _positions(uow.session, last.id), created=False)
+                return Closed(last, batch_positions(uow.session, last.id), created=False)
             if last is not None and cutoff < last.cutoff:
                 raise Unprocessable(
                     f"The cut-off lies before the last batch's ({clock.iso(last.cutoff)}).",
@@ -350,7 +350,7 @@ class BatchView:
 def list_batches(args: dict) -> dict:
     with unit_of_work(platform=True) as uow:
         page = cursor_page(uow.session, select(SettlementBatch), SettlementBatch, args)
-        page["data"] = [BatchView(b, _positions(uow.session, b.id)) for b in page["data"]]
+        page["data"] = [BatchView(b, batch_positions(uow.session, b.id)) for b in page["data"]]
         return page
 
 
@@ -358,7 +358,7 @@ def get_batch(batch_id: str) -> BatchView:
     """Raises NotFound for an unknown id."""
     with unit_of_work(platform=True) as uow:
         batch = load_batch(uow.session, batch_id)
-        return BatchView(batch, _positions(uow.session, batch.id))
+        return BatchView(batch, batch_positions(uow.session, batch.id))
 
 
 def load_batch(session: Session, batch_id: str, *, lock: bool = False) -> SettlementBatch:
@@ -369,7 +369,7 @@ def load_batch(session: Session, batch_id: str, *, lock: bool = False) -> Settle
     return batch
 
 
-def _positions(session: Session, batch_id: str) -> list[Position]:
+def batch_positions(session: Session, batch_id: str) -> list[Position]:
     """The batch's positions, each with its tenant's name and slug (platform units of
     work: they read every tenant)."""
     positions = list(
@@ -438,12 +438,12 @@ def approve_batch(batch_id: str, approver: str) -> BatchView:
                 )
             if batch.status != BatchStatus.CLOSED.value:
                 if batch.approved_by is not None:
-                    return BatchView(batch, _positions(uow.session, batch.id))
+                    return BatchView(batch, batch_positions(uow.session, batch.id))
                 raise Conflict(f"The batch is {batch.status}.", code="invalid_state")
             batch.status = BatchStatus.APPROVED.value
             batch.approved_by = approver
             batch.approved_at = clock.now()
-            view = BatchView(batch, _positions(uow.session, batch.id))
+            view = BatchView(batch, batch_positions(uow.session, batch.id))
             uow.commit(view)
             return view
 

@@ -38,8 +38,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from jifen.exchange.clearing import ClearingRecord
 from jifen.platform import clock
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import unit_of_work
 from jifen.platform.http import cursor_page
 

@@ -59,7 +59,7 @@ from .model import (
     PayoutAccount,
     SettlementBatch,
 )
-from .payments import _finish_if_paid
+from .payments import finish_if_paid
 from .services import load_batch
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def _succeeded(uow, batch: SettlementBatch, line: PaymentInstruction, obj: dict)
     line.last_error = None
     line.paid_at = clock.now()
     uow.session.flush()
-    _finish_if_paid(uow, batch)
+    finish_if_paid(uow, batch)
     return "settlement_paid"
 
 

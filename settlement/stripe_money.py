@@ -23,6 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import stripe
+from flask import current_app, has_app_context
+
+from jifen.platform.billing.stripe_gateway import client_for
+from jifen.platform.config import Config
 
 from .model import (
     Collection,
@@ -41,6 +45,18 @@ CANCELABLE = (
     "requires_action",
     "requires_capture",
 )
+
+
+def current_config() -> Config:
+    """The app's configuration; outside an app, the environment's."""
+    if has_app_context() and "jifen.config" in current_app.extensions:
+        return current_app.extensions["jifen.config"]
+    return Config.from_env()
+
+
+def stripe_client():
+    """The configured Stripe client; None without a key."""
+    return client_for(current_config())
 
 
 @dataclass(frozen=True)

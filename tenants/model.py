@@ -22,6 +22,11 @@ class TenantKind(enum.StrEnum):
     ALLIANCE = "alliance"
 
 
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+"""A tenant's time zone until it sets another: its days (earning caps and windows, expiry
+dates, tier periods, the exchange's daily limits) are counted there."""
+
+
 class Tenant(Created, Base):
     __tablename__ = "tenants"
     __table_args__ = (CheckConstraint("kind IN ('merchant', 'alliance')", name="tenant_kind"),)
@@ -31,7 +36,7 @@ class Tenant(Created, Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
-    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE)
     publishable_key: Mapped[str] = mapped_column(
         String(48), unique=True, default=lambda: new_id("pk")
     )

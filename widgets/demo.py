@@ -25,7 +25,7 @@ def load_widgets_demo() -> dict:
     from jifen.exchange import settings as exchange_settings
     from jifen.tenants.catalog import services as catalog
     from jifen.tenants.holders import services as holders
-    from jifen.tenants.members import points
+    from jifen.tenants.members import awards
     from jifen.tenants.members import services as members
     from jifen.tenants.model import Tenant
 
@@ -56,9 +56,9 @@ def load_widgets_demo() -> dict:
     book = members.create_member(
         tenants["book-corner"], external_id="demo-widgets", holder_code=consent.code
     )
-    points.award(tenants["tea-house"], member_id=tea.id, event="manual", points=5000,
+    awards.award(tenants["tea-house"], member_id=tea.id, event="manual", points=5000,
                  reason="Demo welcome", actor="demo")  # fmt: skip
-    points.award(tenants["book-corner"], member_id=book.id, event="manual", points=2000,
+    awards.award(tenants["book-corner"], member_id=book.id, event="manual", points=2000,
                  reason="Demo welcome", actor="demo")  # fmt: skip
     reward = catalog.create_reward(
         tenants["tea-house"], {"kind": "virtual", "name": "Green tea 绿茶", "price_points": 300}

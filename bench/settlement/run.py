@@ -54,7 +54,7 @@ def child(size: int) -> dict:
         configure(url)
         app = make_app()
         from jifen.platform import clock
-        from jifen.tenants.members.points import award
+        from jifen.tenants.members.awards import award
         from jifen.tenants.members.services import create_member
         from jifen.tenants.services import sign_up
 

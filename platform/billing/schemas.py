@@ -12,25 +12,6 @@ class PlanChangeInput(StrictSchema):
     plan = ma.fields.String(required=True, validate=validate.OneOf(list(PLANS)))
 
 
-class LimitsSchema(ma.Schema):
-    members = ma.fields.Integer(allow_none=True, metadata={"description": "null: no limit"})
-    api_requests_per_minute = ma.fields.Integer()
-    exchange = ma.fields.Boolean()
-    alliances = ma.fields.Boolean()
-
-    class Meta:
-        ordered = True
-
-
-class UsageSchema(ma.Schema):
-    month = ma.fields.String(metadata={"example": "2026-11"})
-    active_members = ma.fields.Integer()
-    members = ma.fields.Integer()
-
-    class Meta:
-        ordered = True
-
-
 class BillingSchema(ma.Schema):
     object = ma.fields.Constant("billing")
     plan = ma.fields.Function(lambda billing: billing.plan.code)

@@ -133,13 +133,6 @@ def load_staff() -> Staff | None:
     return Staff(live.user_id, live.email, live.platform_role, roles, tenant_id)
 
 
-def current_staff() -> Staff:
-    staff = g.get("staff")
-    if staff is None:
-        abort(401)
-    return staff
-
-
 def require(action: str, *, tenant: bool = True) -> Callable:
     """Refuse the view (403 page) unless the signed-in user may do ``action``.
 

@@ -6,6 +6,8 @@ event and its deliveries in that transaction and sends them only after it commit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -65,6 +67,15 @@ _ENABLED_ENDPOINTS = (
 )
 
 
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to write with others in one ``emit_each``."""
+
+    tenant_id: str
+    type: str
+    data: dict[str, Any]
+
+
 def emit(uow: UnitOfWork, *, tenant_id: str, type: str, data: dict[str, Any]) -> Event:
     """Record ``type`` for ``tenant_id`` and queue it for every subscribed endpoint."""
     return emit_each(uow, tenant_ids=[tenant_id], type=type, data=data)[0]
@@ -77,25 +88,29 @@ def emit_each(
     type: str,
     data: dict[str, Any],
     with_rows: tuple[Base, ...] = (),
+    along: Sequence[PendingEvent] = (),
 ) -> list[Event]:
-    """``emit`` one event to each of ``tenant_ids`` (a swap tells both its programs).
+    """``emit`` one event to each of ``tenant_ids`` (a swap tells both its programs), and
+    the events ``along`` (another type the same change caused, e.g. a swap's enrolment).
 
     Every posting emits, so this is on the hot paths: the tenants' endpoints are read in
     one query, and the events and their deliveries written with plain INSERTs (one
     statement on PostgreSQL, which also writes the caller's new ``with_rows`` first); the
-    returned events are not in the session.
+    returned events (``tenant_ids``' first, then ``along``'s) are not in the session.
     """
-    if type not in CATALOGUE:
-        raise ValueError(f"event type {type!r} is not in the catalogue")
+    pending = [PendingEvent(tenant_id, type, data) for tenant_id in tenant_ids] + list(along)
+    for event in pending:
+        if event.type not in CATALOGUE:
+            raise ValueError(f"event type {event.type!r} is not in the catalogue")
     session = uow.session
     session.flush()  # an endpoint this transaction created is subscribed too
     now = clock.now()
     events = [
-        Event(id=new_id("evt"), tenant_id=tenant_id, type=type, data=data, created=now)
-        for tenant_id in tenant_ids
+        Event(id=new_id("evt"), tenant_id=e.tenant_id, type=e.type, data=e.data, created=now)
+        for e in pending
     ]
-    endpoints = session.connection().execute(_ENABLED_ENDPOINTS, {"tenant_ids": tenant_ids})
-    subscribed = [e for e in endpoints if "*" in e.enabled_events or type in e.enabled_events]
+    tenants = list(dict.fromkeys(event.tenant_id for event in events))
+    endpoints = list(session.connection().execute(_ENABLED_ENDPOINTS, {"tenant_ids": tenants}))
     deliveries = [
         Delivery(
             id=new_id("whd"),
@@ -108,8 +123,9 @@ def emit_each(
             created=now,
         )
         for event in events
-        for endpoint in subscribed
+        for endpoint in endpoints
         if endpoint.tenant_id == event.tenant_id
+        and ("*" in endpoint.enabled_events or event.type in endpoint.enabled_events)
     ]
     insert_rows(session, *with_rows, *events, *deliveries)
     if deliveries:

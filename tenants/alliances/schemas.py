@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from jifen.exchange.pricing import format_spu
+from jifen.platform.clearing import format_spu
 from jifen.platform.http import ObjectSchema, Points, StrictSchema, Timestamp
 from jifen.tenants.members.schemas import EarnInput
 

@@ -28,10 +28,9 @@ SPU value of the points it issued); each redemption ``alliance_redemption`` (the
 owes the merchant the value of the points redeemed there). Value = points × the
 alliance currency's SPU rate (exact µSPU, no rounding); no platform fee. The alliance's
 currency must therefore be priced in the exchange (``PUT /v1/exchange/settings``), or
-earning and redeeming are 422 ``alliance_not_priced``.
-
-Layering note: this module imports ``jifen.exchange`` (the clearing record and the SPU
-rate), a step "upward" from tenants; the alternative was a second clearing model.
+earning and redeeming are 422 ``alliance_not_priced``. Records and rates both come
+through the clearing port (``jifen.platform.clearing``), so alliances need not know the
+exchange.
 """
 
 from __future__ import annotations
@@ -43,12 +42,10 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from jifen.exchange import clearing, pricing
-from jifen.exchange.clearing import ClearingKind, ClearingRecord
-from jifen.exchange.settings import settings_for
-from jifen.platform import clock, ledger
+from jifen.platform import clearing, clock, ledger
 from jifen.platform.billing.limits import check_feature
-from jifen.platform.db import run_in_transaction, unit_of_work
+from jifen.platform.clearing import ClearingKind, ClearingRecord
+from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import (
     Conflict,
     Forbidden,
@@ -61,8 +58,8 @@ from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.holders import services as holders
-from jifen.tenants.members import points, wallets
-from jifen.tenants.members.model import Card, Enrolment, Member, MemberStatus
+from jifen.tenants.members import enrolment, points, wallets
+from jifen.tenants.members.model import Card, Enrolment, Member
 from jifen.tenants.members.services import find_card, looks_like_id, valid_card_number
 from jifen.tenants.model import Currency, Tenant, TenantKind
 
@@ -329,7 +326,7 @@ def earn(merchant_id: str, order: dict) -> AllianceEntry:
         with unit_of_work(tenant_id=alliance_id) as uow:
             session = uow.session
             rate = _member_and_rate(session, alliance_id, merchant_id, order["alliance"])
-            member = _card_membership(session, alliance_id, number, create=True)
+            member = _card_membership(uow, alliance_id, number, create=True)
             earn_order = {
                 **{k: v for k, v in order.items() if k not in ("alliance", "card_number")},
                 "member_id": member.id,
@@ -343,7 +340,7 @@ def earn(merchant_id: str, order: dict) -> AllianceEntry:
                 payee_tenant_id=alliance_id,
                 currency=entry.currency,
                 points=entry.points,
-                amount_spu=pricing.value_of(entry.points, rate),
+                amount_spu=clearing.value_of(entry.points, rate),
                 fee_spu=0,
                 source_transaction_id=entry.id,
             )
@@ -388,7 +385,7 @@ def redeem(
             if code_card is not None:  # the holder's code must be this card's
                 card_id = session.scalar(select(Card.id).where(Card.number == number))
                 holders.check_code_card(code_card, card_id or "unknown")
-            member = _card_membership(session, alliance_id, number, create=False)
+            member = _card_membership(uow, alliance_id, number, create=False)
             wallet = wallets.member_wallet(session, member)
             transaction = ledger.debit(
                 session,
@@ -406,11 +403,16 @@ def redeem(
                 payee_tenant_id=merchant_id,
                 currency=entry.currency,
                 points=points,
-                amount_spu=pricing.value_of(points, rate),
+                amount_spu=clearing.value_of(points, rate),
                 fee_spu=0,
                 source_transaction_id=transaction.id,
             )
-            emit(uow, tenant_id=alliance_id, type="points.redeemed", data=_event(entry))
+            emit(
+                uow,
+                tenant_id=alliance_id,
+                type="points.redeemed",
+                data=wallets.entry_event_data(entry),
+            )
             session.flush()
             result = _entry(entry, alliance_id, member, reference, record)
             uow.commit(result)
@@ -459,22 +461,24 @@ def _member_and_rate(session: Session, alliance_id: str, merchant_id: str, code:
             code="not_alliance_member",
             param="alliance",
         )
-    settings = settings_for(session, code)
-    if settings is None:
+    rate = clearing.spu_rate(session, code)
+    if rate is None:
         raise Unprocessable(
             f"{code} has no SPU rate, so its clearing has no value; the alliance must "
             "PUT /v1/exchange/settings.",
             code="alliance_not_priced",
             param="alliance",
         )
-    return settings.spu_rate
+    return rate
 
 
 def _card_membership(
-    session: Session, alliance_id: str, card_number: str, *, create: bool
+    uow: UnitOfWork, alliance_id: str, card_number: str, *, create: bool
 ) -> Member:
+    """The card's membership of the alliance; with ``create``, the card is enrolled
+    (``enrolment.join_card``) if it has none."""
+    session = uow.session
     card = find_card(session, card_number)
-    number = card.number
     member = session.scalar(
         select(Member).where(Member.tenant_id == alliance_id, Member.card_id == card.id)
     )
@@ -483,19 +487,14 @@ def _card_membership(
             "The card holds no alliance points.", code="no_membership", param="card_number"
         )
     if member is None:
-        name = f"card:{number}"
-        if session.scalar(select(Member.id).where(Member.external_id == name)):
-            name = f"card:{number}:{new_id('j')[2:10]}"  # taken before names were reserved
-        member = Member(
-            id=new_id("mem"),
+        member_id, _, _ = enrolment.join_card(
+            uow,
             tenant_id=alliance_id,
             card_id=card.id,
-            external_id=name,
-            status=MemberStatus.ACTIVE.value,
-            created=clock.now(),
+            card_number=card.number,
+            param="card_number",
         )
-        session.add(member)
-        session.flush()
+        member = session.get(Member, member_id)
     if member.is_frozen:
         raise MemberFrozen("This membership is frozen.", param="card_number")
     return member
@@ -523,14 +522,3 @@ def _entry(
         amount_spu=record.amount_spu,
         metadata=entry.metadata,
     )
-
-
-def _event(entry: wallets.MemberEntry) -> dict:
-    return {
-        "transaction": entry.id,
-        "member": entry.member_id,
-        "kind": entry.kind,
-        "points": entry.points,
-        "currency": entry.currency,
-        "reference": entry.reference,
-    }

@@ -53,9 +53,9 @@ from jifen.tenants.program.expiry import expires_at
 
 from . import wallets
 from .model import Adjustment, AdjustmentStatus, Member
-from .points import ProgramContext, _active_member, _event_data, program_context
-from .services import looks_like_id
-from .wallets import MemberEntry
+from .points import ProgramContext, program_context
+from .services import load_active_member, looks_like_id
+from .wallets import MemberEntry, entry_event_data
 
 MAX_REASON = 500
 MAX_POINTS = ledger.MAX_POINTS
@@ -143,7 +143,7 @@ def request_adjustment(
         with unit_of_work(tenant_id=tenant_id) as uow:
             session = uow.session
             context = program_context(session, tenant_id)
-            member = _active_member(session, member_id, "member_id")
+            member = load_active_member(session, member_id, "member_id")
             threshold = context.program.adjustments.approval_threshold
             if needs_approval(points, threshold):
                 if points < 0:
@@ -182,7 +182,7 @@ def manual_award(
     def attempt() -> MemberEntry | Adjustment:
         with unit_of_work(tenant_id=tenant_id) as uow:
             context = program_context(uow.session, tenant_id)
-            member = _active_member(uow.session, member_id, "member_id")
+            member = load_active_member(uow.session, member_id, "member_id")
             threshold = context.program.adjustments.approval_threshold
             result: MemberEntry | Adjustment
             if needs_approval(points, threshold):
@@ -210,7 +210,7 @@ def approve_adjustment(tenant_id: str, adjustment_id: str, actor: str) -> Adjust
             check_decision(adjustment, actor, approve=True)
             _refuse_unless_staff_of(uow.session, tenant_id, actor)
             context = program_context(uow.session, tenant_id)
-            member = _active_member(uow.session, adjustment.member_id, "member")
+            member = load_active_member(uow.session, adjustment.member_id, "member")
             adjustment.approved_by = actor
             _post(uow, context, member, adjustment)
             uow.session.flush()
@@ -336,7 +336,7 @@ def _award_now(
         metadata={"event": "manual", "reason": reason, "program_version": context.version},
     )
     entry = wallets.entry(transaction, wallet, member.id)
-    emit(uow, tenant_id=member.tenant_id, type="points.earned", data=_event_data(entry))
+    emit(uow, tenant_id=member.tenant_id, type="points.earned", data=entry_event_data(entry))
     return entry
 
 
@@ -386,7 +386,7 @@ def _post(uow: UnitOfWork, context: ProgramContext, member: Member, adjustment: 
     adjustment.transaction_id = transaction.id
     adjustment.decided_at = now
     entry = wallets.entry(transaction, wallet, member.id)
-    emit(uow, tenant_id=member.tenant_id, type=event, data=_event_data(entry))
+    emit(uow, tenant_id=member.tenant_id, type=event, data=entry_event_data(entry))
     _emit(uow, adjustment, "adjustment.posted")
 
 

@@ -24,7 +24,7 @@ from jifen.platform.auth.callers import current_caller, require_scope
 from jifen.platform.http import ListArgs, StrictSchema, list_of
 
 from . import adjustments
-from .api import READ, WRITE, blp
+from .blueprints import READ, WRITE, blp
 from .schemas import ADJUSTMENT_STATUSES, MAX_EXACT, MEMBER_ID, REASON, AdjustmentSchema
 
 

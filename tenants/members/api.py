@@ -48,9 +48,10 @@ Where API.md is silent:
 from __future__ import annotations
 
 from jifen.platform.auth.callers import current_caller, require_member, require_scope
-from jifen.platform.http import JifenBlueprint, list_of
+from jifen.platform.http import list_of
 
-from . import checkout, points, refunds, services, tiering, tokens
+from . import awards, checkout, points, refunds, services, tiering, tokens
+from .blueprints import READ, WRITE, blp, me
 from .model import Adjustment
 from .schemas import (
     AdjustmentSchema,
@@ -78,12 +79,6 @@ from .schemas import (
     TransferSchema,
     WalletSchema,
 )
-
-blp = JifenBlueprint("members", __name__, url_prefix="/v1", description="Members and points")
-me = JifenBlueprint("consumer", __name__, url_prefix="/v1/me", description="Consumer")
-
-READ = {"security": [{"oauth2": ["points:read"]}]}
-WRITE = {"security": [{"oauth2": ["points:write"]}]}
 
 
 def _tenant() -> str:
@@ -212,7 +207,7 @@ def award(body: dict):
     ``reason``). A manual award above the program's ``adjustments.approval_threshold``
     is 202 with a ``pending_approval`` adjustment: nothing is posted until a second
     staff user approves it in the console."""
-    return points.award(_tenant(), actor=current_caller().id, **body)
+    return awards.award(_tenant(), actor=current_caller().id, **body)
 
 
 @blp.post("/redemptions")
@@ -299,5 +294,5 @@ def wallet():
     return services.card_wallet(caller.card_id, member_id=only)
 
 
-# The manual adjustment endpoints add themselves to ``blp``.
+# The manual adjustment endpoints add themselves to ``blp``, after these.
 from . import adjustments_api  # noqa: E402, F401

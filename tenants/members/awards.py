@@ -38,10 +38,37 @@ from jifen.tenants.program.earning import (
 from jifen.tenants.program.expiry import expires_at
 
 from . import wallets
-from .model import Member
+from .adjustments import manual_award
+from .model import Adjustment, Member
 from .orders import MemberAward, OrderEarning
-from .points import ProgramContext, _active_member, _event_data, earned_on_day, program_context
-from .wallets import MemberEntry
+from .points import ProgramContext, earned_on_day, program_context
+from .services import load_active_member
+from .wallets import MemberEntry, entry_event_data
+
+
+def award(
+    tenant_id: str,
+    *,
+    member_id: str,
+    event: str,
+    points: int | None = None,
+    reason: str | None = None,
+    referee_id: str | None = None,
+    actor: str | None = None,
+) -> MemberEntry | Adjustment:
+    """An award: ``manual`` (``actor`` gives ``points`` with a ``reason``; above the
+    program's approval threshold it waits for a second person as an ``Adjustment``, see
+    ``adjustments.manual_award``) or a program event (``award_event``).
+
+    Raises NotFound, MemberFrozen, Unprocessable and LimitExceeded.
+    """
+    if event != "manual":
+        return award_event(tenant_id, member_id=member_id, event=event, referee_id=referee_id)
+    if points is None or not reason:
+        raise Unprocessable("A manual award needs points and a reason.", param="points")
+    if actor is None:
+        raise ValueError("A manual award records who gave it: pass actor.")
+    return manual_award(tenant_id, member_id=member_id, points=points, reason=reason, actor=actor)
 
 
 def award_event(
@@ -79,8 +106,8 @@ def _award(
     referee_id: str | None,
 ) -> MemberEntry:
     session = uow.session
-    member = _active_member(session, member_id, "member_id")
-    referee = _active_member(session, referee_id, "referee_id") if referee_id else None
+    member = load_active_member(session, member_id, "member_id")
+    referee = load_active_member(session, referee_id, "referee_id") if referee_id else None
     parties = [member] + ([referee] if referee is not None else [])
     member_wallets = {p.id: wallets.member_wallet(session, p, context.asset) for p in parties}
     ledger.lock_wallets(session, member_wallets.values())
@@ -151,7 +178,10 @@ def _credit(uow, tenant_id, context, member, event, points, metadata, expiry) ->
     )
     entry = wallets.entry(transaction, wallet, member.id)
     emit(
-        uow, tenant_id=tenant_id, type="points.earned", data={**_event_data(entry), "event": event}
+        uow,
+        tenant_id=tenant_id,
+        type="points.earned",
+        data={**entry_event_data(entry), "event": event},
     )
     return entry
 

@@ -17,7 +17,8 @@ from jifen.platform.errors import Unprocessable
 from jifen.tenants.program.redemption import checkout_quote
 
 from . import wallets
-from .points import _active_member, program_context
+from .points import program_context
+from .services import load_active_member
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def quote(tenant_id: str, *, member_id: str, order_amount: int, currency: str) -
         session = uow.session
         context = program_context(session, tenant_id)
         program = context.program
-        member = _active_member(session, member_id, "member_id")
+        member = load_active_member(session, member_id, "member_id")
         expected = program.earning.currency
         if expected is not None and currency != expected:
             raise Unprocessable(

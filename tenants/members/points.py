@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from jifen.platform import clock, ledger
 from jifen.platform.db import UnitOfWork, is_unique_violation, run_in_transaction, unit_of_work
-from jifen.platform.errors import Conflict, LimitExceeded, MemberFrozen, NotFound, Unprocessable
+from jifen.platform.errors import Conflict, LimitExceeded, NotFound, Unprocessable
 from jifen.platform.ledger.expiry import ExpiryPolicy
 from jifen.platform.ledger.model import Account, Hold, Kind, Posting, Transaction
 from jifen.platform.webhooks.events import emit
@@ -50,10 +50,10 @@ from jifen.tenants.program.rules import Program
 from jifen.tenants.program.services import current_program, program_version
 
 from . import tiering, wallets
-from .model import Adjustment, Member
+from .model import Member
 from .orders import MemberAward, OrderEarning
-from .services import load_member, looks_like_id
-from .wallets import MemberEntry, TransferEntry
+from .services import ensure_active, load_active_member, load_member, looks_like_id
+from .wallets import MemberEntry, TransferEntry, entry_event_data
 
 HOLD_DEFAULT_TTL = timedelta(days=1)
 HOLD_MIN_TTL = timedelta(minutes=1)
@@ -176,7 +176,7 @@ def _post_earn(
     uow: UnitOfWork, tenant_id: str, context: ProgramContext, order: dict
 ) -> MemberEntry:
     session = uow.session
-    member = _active_member(session, order["member_id"], "member_id")
+    member = load_active_member(session, order["member_id"], "member_id")
     # locked first: the per-day cap reads, then writes
     wallet = wallets.member_wallet(session, member, context.asset, lock=True)
     now = clock.now()
@@ -233,7 +233,7 @@ def _post_earn(
     )
     _record_earning(session, tenant_id, member, transaction, order, result.points, context)
     entry = wallets.entry(transaction, wallet, member.id)
-    emit(uow, tenant_id=tenant_id, type="points.earned", data=_event_data(entry))
+    emit(uow, tenant_id=tenant_id, type="points.earned", data=entry_event_data(entry))
     tiering.upgrade_on_earn(uow, context.program, context.version, member, context.time_zone)
     return entry
 
@@ -284,46 +284,6 @@ def _record_earning(
         ) from None
 
 
-def _event_data(entry: MemberEntry) -> dict:
-    return {
-        "transaction": entry.id,
-        "member": entry.member_id,
-        "kind": entry.kind,
-        "points": entry.points,
-        "currency": entry.currency,
-        "reference": entry.reference,
-    }
-
-
-def award(
-    tenant_id: str,
-    *,
-    member_id: str,
-    event: str,
-    points: int | None = None,
-    reason: str | None = None,
-    referee_id: str | None = None,
-    actor: str | None = None,
-) -> MemberEntry | Adjustment:
-    """An award: ``manual`` (``actor`` gives ``points`` with a ``reason``; above the
-    program's approval threshold it waits for a second person as an ``Adjustment``, see
-    ``adjustments.manual_award``) or a program event (see ``awards.award_event``).
-
-    Raises NotFound, MemberFrozen, Unprocessable and LimitExceeded.
-    """
-    if event != "manual":
-        from .awards import award_event
-
-        return award_event(tenant_id, member_id=member_id, event=event, referee_id=referee_id)
-    if points is None or not reason:
-        raise Unprocessable("A manual award needs points and a reason.", param="points")
-    if actor is None:
-        raise ValueError("A manual award records who gave it: pass actor.")
-    from .adjustments import manual_award
-
-    return manual_award(tenant_id, member_id=member_id, points=points, reason=reason, actor=actor)
-
-
 # --- spending ------------------------------------------------------------------------
 
 
@@ -356,7 +316,7 @@ def redeem(
     def attempt() -> MemberEntry:
         with unit_of_work(tenant_id=tenant_id) as uow:
             session = uow.session
-            member = _active_member(session, member_id, "member_id")
+            member = load_active_member(session, member_id, "member_id")
             wallet = wallets.member_wallet(session, member)
             metadata: dict = {"reason": reason} if reason else {}
             if order_amount is not None:
@@ -366,7 +326,7 @@ def redeem(
                 session, wallet, points, kind=Kind.REDEEM, reference=order_id, metadata=metadata
             )
             result = wallets.entry(transaction, wallet, member.id)
-            emit(uow, tenant_id=tenant_id, type="points.redeemed", data=_event_data(result))
+            emit(uow, tenant_id=tenant_id, type="points.redeemed", data=entry_event_data(result))
             uow.commit(result)
             return result
 
@@ -449,8 +409,8 @@ def transfer(
 
     def attempt() -> TransferEntry:
         with unit_of_work(tenant_id=tenant_id) as uow:
-            sender = _active_member(uow.session, from_member_id, "from_member_id")
-            receiver = _active_member(uow.session, to_member_id, "to_member_id")
+            sender = load_active_member(uow.session, from_member_id, "from_member_id")
+            receiver = load_active_member(uow.session, to_member_id, "to_member_id")
             asset = wallets.currency_code(uow.session, tenant_id)
             transaction = ledger.transfer(
                 uow.session,
@@ -499,7 +459,7 @@ def place_hold(
 
     def attempt() -> HoldView:
         with unit_of_work(tenant_id=tenant_id) as uow:
-            member = _active_member(uow.session, member_id, "member_id")
+            member = load_active_member(uow.session, member_id, "member_id")
             wallet = wallets.member_wallet(uow.session, member)
             hold = ledger.place_hold(uow.session, wallet, points, expires_at=clock.now() + ttl)
             result = _hold_view(hold, wallet)
@@ -520,7 +480,7 @@ def capture_hold(tenant_id: str, hold_id: str, *, points: int | None = None) -> 
         with unit_of_work(tenant_id=tenant_id) as uow:
             hold, wallet = _load_hold(uow.session, hold_id)
             member = load_member(uow.session, wallet.owner_id)
-            _ensure_active(member, "hold")
+            ensure_active(member, "hold")
             ledger.capture_hold(uow.session, hold, points)
             result = _hold_view(hold, wallet)
             uow.commit(result)
@@ -598,14 +558,3 @@ def member_transactions(tenant_id: str, member_id: str, args: dict) -> dict:
         member = load_member(uow.session, member_id)
         wallet = wallets.member_wallet(uow.session, member)
         return wallets.entries_page(uow.session, wallet, member.id, args)
-
-
-def _active_member(session: Session, member_id: str, param: str) -> Member:
-    member = load_member(session, member_id, param=param)
-    _ensure_active(member, param)
-    return member
-
-
-def _ensure_active(member: Member, param: str) -> None:
-    if member.is_frozen:
-        raise MemberFrozen(f"Member {member.id} is frozen.", param=param)

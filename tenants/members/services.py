@@ -13,18 +13,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jifen.platform.billing.limits import check_member_limit
 from jifen.platform.db import unit_of_work
-from jifen.platform.errors import Conflict, NotFound, Unprocessable
+from jifen.platform.errors import Conflict, MemberFrozen, NotFound, Unprocessable
 from jifen.platform.http import cursor_page
-from jifen.platform.webhooks.events import emit
 from jifen.tenants.holders import services as holders
 from jifen.tenants.model import Currency, Tenant
 
-from . import cards, wallets
+from . import cards, enrolment, wallets
 from .model import Card, Enrolment, Member, MemberStatus
 
 CARD_ISSUE_ATTEMPTS = 5
@@ -73,7 +70,6 @@ def create_member(
                 code="external_id_taken",
                 param="external_id",
             )
-        check_member_limit(session, tenant_id)
         if card_number is None and holder_code is None:
             card, enrolled = _issue_card(session), Enrolment.ISSUED
         else:
@@ -85,33 +81,24 @@ def create_member(
                 code="card_already_member",
                 param="card_number",
             )
-        member = Member(
+        member_id = enrolment.enrol(
+            uow,
             tenant_id=tenant_id,
             card_id=card.id,
-            card=card,
             external_id=external_id,
+            enrolled=enrolled,
             email=email,
             phone=phone,
             name=name,
             birthday=birthday,
-            status=MemberStatus.ACTIVE.value,
-            enrolled=enrolled.value,
         )
-        try:
-            session.add(member)
-            session.flush()
-            wallets.member_wallet(session, member)
-            emit(
-                uow,
-                tenant_id=tenant_id,
-                type="member.created",
-                data={"member": member.id, "external_id": external_id},
-            )
-            uow.commit(member)
-        except IntegrityError:
+        if member_id is None:
             raise Conflict(
                 "The external_id or card was enrolled meanwhile.", code="member_conflict"
-            ) from None
+            )
+        member = session.get(Member, member_id)
+        wallets.member_wallet(session, member)
+        uow.commit(member)
         return member
 
 
@@ -180,6 +167,20 @@ def load_member(session: Session, member_id: str, *, param: str | None = None) -
     if member is None:
         raise NotFound(f"No such member: {member_id}", param=param)
     return member
+
+
+def load_active_member(session: Session, member_id: str, param: str) -> Member:
+    """The member in the session's tenant, not frozen. Raises NotFound (as
+    ``load_member``) and MemberFrozen, naming ``param``."""
+    member = load_member(session, member_id, param=param)
+    ensure_active(member, param)
+    return member
+
+
+def ensure_active(member: Member, param: str) -> None:
+    """Raises MemberFrozen, naming ``param``, if the member is frozen."""
+    if member.is_frozen:
+        raise MemberFrozen(f"Member {member.id} is frozen.", param=param)
 
 
 def list_members(tenant_id: str, args: dict) -> dict:

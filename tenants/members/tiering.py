@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from jifen.platform import clock
 from jifen.platform.db import UnitOfWork, is_unique_violation, run_in_transaction, unit_of_work
 from jifen.platform.webhooks.events import emit
-from jifen.tenants.model import Tenant
+from jifen.tenants.model import DEFAULT_TIME_ZONE, Tenant
 from jifen.tenants.program.history import TierChange, TierReview
 from jifen.tenants.program.rules import Program
 from jifen.tenants.program.services import current_program
@@ -184,7 +184,7 @@ def review_tenant(tenant_id: str, now: datetime) -> tuple[int, int, bool]:
         if not program.tiers:
             return 0, 0, False
         tenant = session.get(Tenant, tenant_id)
-        time_zone = tenant.time_zone if tenant is not None else "Asia/Shanghai"
+        time_zone = tenant.time_zone if tenant is not None else DEFAULT_TIME_ZONE
         period_start = review_period_start(program, now, time_zone)
         last = session.scalar(select(func.max(TierReview.period_start)))
         at_period_end = last is not None and last < period_start

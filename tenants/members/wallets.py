@@ -9,7 +9,6 @@ own functions (STYLE.md: the ledger is the only code that writes postings).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jifen.platform import clock, ledger
+from jifen.platform import clearing, clock, ledger
 from jifen.platform.errors import NotFound
 from jifen.platform.ledger.model import Account, Posting, Transaction
 from jifen.tenants.model import Currency
@@ -26,20 +25,12 @@ from .model import Member
 
 WalletBalance = ledger.Balance
 
-# The exchange prices points in SPU. It depends on this package, so it cannot be imported
-# here: it registers its pricer when it loads (``register_spu_pricer``).
-SpuPricer = Callable[[Session, str, int], "str | None"]
-_spu_pricer: SpuPricer | None = None
-
-
-def register_spu_pricer(pricer: SpuPricer) -> None:
-    global _spu_pricer
-    _spu_pricer = pricer
-
 
 def spu_value(session: Session, currency_code: str, points: int) -> str | None:
-    """The SPU value of ``points`` as a decimal string; None if the currency is not priced."""
-    return _spu_pricer(session, currency_code, points) if _spu_pricer is not None else None
+    """The SPU value of ``points`` as a decimal string; None if the currency is not priced
+    (the rate comes through the clearing port, from the exchange)."""
+    rate = clearing.spu_rate(session, currency_code)
+    return clearing.format_spu(clearing.value_of(points, rate)) if rate is not None else None
 
 
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -64,6 +55,18 @@ class MemberEntry:
 class TransferEntry(MemberEntry):
     from_member_id: str = ""
     to_member_id: str = ""
+
+
+def entry_event_data(entry: MemberEntry) -> dict:
+    """The data of a ``points.*`` event about one member's transaction."""
+    return {
+        "transaction": entry.id,
+        "member": entry.member_id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "currency": entry.currency,
+        "reference": entry.reference,
+    }
 
 
 def currency_code(session: Session, tenant_id: str) -> str:

@@ -40,11 +40,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jifen.platform.errors import LimitExceeded, Unprocessable
+from jifen.tenants.model import DEFAULT_TIME_ZONE
 
 from .rules import EVENTS, Program, Rate
 from .windows import windows_on
 
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
 MAX_PAST = timedelta(days=731)  # API.md: occurred_at may lie up to two years in the past
 CLOCK_SKEW = timedelta(minutes=5)
 ONCE_PER_MEMBER = ("signup", "profile_completion")

@@ -20,7 +20,7 @@ from jifen.platform import clock
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, Unprocessable
 from jifen.platform.http import cursor_page
-from jifen.tenants.model import Tenant
+from jifen.tenants.model import DEFAULT_TIME_ZONE, Tenant
 
 from .earning import MemberContext, Order, compute_earn
 from .expiry import expires_at
@@ -183,7 +183,7 @@ def simulate_earn(tenant_id: str, request: dict[str, Any]) -> dict[str, Any]:
     draft = request.get("program")
     with unit_of_work(tenant_id=tenant_id) as uow:
         tenant = uow.session.get(Tenant, tenant_id)
-        time_zone = tenant.time_zone if tenant is not None else "Asia/Shanghai"
+        time_zone = tenant.time_zone if tenant is not None else DEFAULT_TIME_ZONE
         if draft is None:
             program, version = current_program(uow.session, tenant_id)
         else:

@@ -11,7 +11,7 @@ from alliance_support import card_of, join, signup
 from factories import assert_error, holder_code
 from sqlalchemy import select
 
-from jifen.exchange.clearing import ClearingRecord
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import unit_of_work
 
 

@@ -10,8 +10,8 @@ import pytest
 from factories import assert_error, holder_code
 from sqlalchemy import select
 
-from jifen.exchange.clearing import ClearingRecord
 from jifen.platform import clock
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.clock import frozen_at
 from jifen.platform.db import unit_of_work
 from jifen.platform.jobs import run_periodic

@@ -9,8 +9,8 @@ import pytest
 from factories import assert_error
 from sqlalchemy import select
 
-from jifen.exchange.clearing import ClearingRecord
 from jifen.exchange.model import Swap
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.clock import frozen_at
 from jifen.platform.db import unit_of_work
 from jifen.platform.ledger.model import Lot
@@ -96,7 +96,7 @@ def test_a_membership_created_after_the_swap_read_the_card_is_used_not_duplicate
     assert exchange.b.id not in holder.memberships
     theirs = exchange.member(exchange.b, card)  # the merchant adds the card meanwhile
     with unit_of_work(platform=True) as uow:
-        joined = swaps._membership_or_join(uow.session, exchange.b.id, holder, clock.now())
+        joined = swaps._membership_or_join(uow, exchange.b.id, holder, clock.now())
         uow.commit()
     assert joined == (theirs["id"], False)
     assert [m["id"] for m in exchange.members_of_card(exchange.b, card)] == [theirs["id"]]

@@ -15,7 +15,7 @@ from factories import TenantHandle, assert_error, holder_code, unique
 from holder_support import Holder
 from sqlalchemy import func, select
 
-from jifen.exchange.clearing import ClearingRecord
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import unit_of_work
 
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from jifen.platform.errors import JifenError
-from jifen.tenants.members import points, services
+from jifen.tenants.members import awards, points, services
 
 pytestmark = pytest.mark.usefixtures("audited")
 
@@ -38,7 +38,7 @@ def race(calls: list) -> Counter:
 
 def funded(tenant_id: str, amount: int) -> str:
     member = services.create_member(tenant_id, external_id=f"race-{id(object())}-{amount}")
-    points.award(
+    awards.award(
         tenant_id, member_id=member.id, event="manual", points=amount, reason="race", actor="test"
     )
     return member.id

@@ -14,8 +14,7 @@ from factories import assert_error
 from jifen.platform.auth.model import StaffRole
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import JifenError
-from jifen.tenants.members import adjustments
-from jifen.tenants.members import points as points_service
+from jifen.tenants.members import adjustments, awards
 
 sys.path.append(str(Path(__file__).parent))
 from staff_support import staff_of  # noqa: E402
@@ -128,7 +127,7 @@ def test_no_api_client_approves_not_the_requester_nor_another(points, tenant, ap
 def test_a_staff_user_cannot_approve_their_own_manual_award(points, tenant):
     member = points.member()
     requester = staff_of(tenant.id, "requester")
-    pending = points_service.award(
+    pending = awards.award(
         tenant.id,
         member_id=member["id"],
         event="manual",

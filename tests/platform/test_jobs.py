@@ -131,8 +131,8 @@ def test_dispatch_enqueues_one_job_per_period(app):
         with clock.frozen_at(tick + timedelta(minutes=1)):
             jobs.dispatch_periodic("housekeeping")
         enqueued = [i for i in queue.job_ids if i.startswith("periodic-housekeeping-")]
-        first = f"periodic-housekeeping-{jobs.period_key(tick, job.cron)}"
-        later = f"periodic-housekeeping-{jobs.period_key(tick + timedelta(minutes=1), job.cron)}"
+        first = f"periodic-housekeeping-{jobs.period_key(tick)}"
+        later = f"periodic-housekeeping-{jobs.period_key(tick + timedelta(minutes=1))}"
         assert first != later
         assert enqueued.count(first) == 1 and enqueued.count(later) == 1
         fetched = Job.fetch(first, connection=queue.connection)

@@ -12,8 +12,8 @@ from settlement_support import BATCHES, position
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from jifen.exchange.clearing import ClearingRecord
 from jifen.platform import clock
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import unit_of_work
 from jifen.settlement.model import SettlementBatch
 

@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import select
 from test_batches_api import batch_of, records_of_swap
 
-from jifen.exchange import clearing
-from jifen.exchange.clearing import ClearingRecord
-from jifen.platform import clock
+from jifen.platform import clearing, clock
+from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import unit_of_work
 from jifen.settlement import services
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from settlement_support import BATCHES
 from sqlalchemy import select
 
-from jifen.exchange import clearing
-from jifen.exchange.clearing import ClearingKind
+from jifen.platform import clearing
+from jifen.platform.clearing import ClearingKind
 from jifen.platform.db import unit_of_work
 from jifen.platform.ledger.model import Transaction
 from jifen.settlement import services

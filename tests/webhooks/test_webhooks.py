@@ -217,3 +217,33 @@ def test_another_tenants_endpoints_and_events_are_404(client, api, tenant, recei
     assert_error(
         client.post(f"/v1/webhook_endpoints/{endpoint['id']}/test", headers=other.auth), 404
     )
+
+
+def test_events_emitted_along_reach_the_endpoints_subscribed_to_their_type(api, client, tenant):
+    from jifen.platform.webhooks.events import PendingEvent, emit_each
+    from jifen.platform.webhooks.model import Delivery
+
+    other = api.signup()
+    earned = create_endpoint(client, tenant, "https://example.com/earned", ["points.earned"])
+    joined = create_endpoint(client, other, "https://example.com/joined", ["member.created"])
+    with unit_of_work(platform=True) as uow:
+        events = emit_each(
+            uow,
+            tenant_ids=[tenant.id],
+            type="points.earned",
+            data={"points": 10},
+            along=[PendingEvent(other.id, "member.created", {"member": "mem_x"})],
+        )
+        uow.commit()
+
+    assert [(e.tenant_id, e.type) for e in events] == [
+        (tenant.id, "points.earned"),
+        (other.id, "member.created"),
+    ]
+    with unit_of_work(platform=True) as uow:
+        sent = uow.session.execute(
+            select(Delivery.endpoint_id, Delivery.event_id).where(
+                Delivery.event_id.in_([event.id for event in events])
+            )
+        ).all()
+    assert sorted(sent) == sorted([(earned["id"], events[0].id), (joined["id"], events[1].id)])

@@ -1,6 +1,10 @@
 """Clearing records: every cross-tenant value movement, written where it happens, for
 settlement to aggregate later (DESIGN.md, Settlement).
 
+This is the clearing port: the areas that move value between tenants (the exchange's
+swaps and acceptance, alliances) write records here, and settlement reads them. It sits
+in the base so that none of them imports another to do so.
+
 A record says that ``payer`` owes ``payee`` ``amount_spu`` µSPU and owes the platform
 ``fee_spu + rounding_spu`` µSPU on top, for ``points`` of ``currency`` moved by one swap or
 one capture or reversal of an authorization:
@@ -36,10 +40,8 @@ from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index, String,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jifen.platform import clock
-from jifen.platform.db import Base, Created, insert_rows
+from jifen.platform.db import Base, BigInt, Created, insert_rows
 from jifen.platform.ids import new_id
-
-from .model import Amount
 
 
 class ClearingKind(enum.StrEnum):
@@ -81,15 +83,15 @@ class ClearingRecord(Created, Base):
     payer_tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     payee_tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     currency: Mapped[str] = mapped_column(String(16))
-    points: Mapped[int] = mapped_column(Amount)
-    amount_spu: Mapped[int] = mapped_column(Amount)
-    fee_spu: Mapped[int] = mapped_column(Amount)
-    rounding_spu: Mapped[int] = mapped_column(Amount)
+    points: Mapped[int] = mapped_column(BigInt)
+    amount_spu: Mapped[int] = mapped_column(BigInt)
+    fee_spu: Mapped[int] = mapped_column(BigInt)
+    rounding_spu: Mapped[int] = mapped_column(BigInt)
     swap_id: Mapped[str | None] = mapped_column(ForeignKey("exchange_swaps.id"))
     authorization_id: Mapped[str | None] = mapped_column(ForeignKey("acceptance_authorizations.id"))
     source_transaction_id: Mapped[str] = mapped_column(ForeignKey("ledger_transactions.id"))
     # PostgreSQL: DEFAULT nextval('clearing_records_sequence_seq'); SQLite: set by record()
-    sequence: Mapped[int] = mapped_column(Amount, server_default=FetchedValue())
+    sequence: Mapped[int] = mapped_column(BigInt, server_default=FetchedValue())
 
 
 def record(session: Session, **fields) -> ClearingRecord:
