@@ -1,25 +1,25 @@
 """Who is calling, and what they may do.
 
 Every request's bearer token is resolved once, before the view, into a ``Caller`` kept
-on ``flask.g``. Views declare what they need with ``require_scope``; services receive
-the caller's tenant id and never look at the request themselves.
+on ``flask.g``, by the token resolvers wired on the app (``init_app``). Views declare what
+they need with ``require_scope``; services receive the caller's tenant id and never look
+at the request themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import g, request
+from flask import Flask, current_app, g, request
 
 from jifen.platform.errors import Forbidden, Unauthenticated
 
-# Resolvers turn a bearer token into a caller; the first that recognises it wins.
-# OAuth access tokens are registered here by platform.auth; member tokens by tenants.
-_token_resolvers: list[Callable[[str], Caller | None]] = []
+TokenResolver = Callable[[str], "Caller | None"]
+RESOLVERS = "jifen.token_resolvers"
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,11 @@ class Caller:
         return self.kind == "holder"
 
 
-def register_token_resolver(resolver: Callable[[str], Caller | None]) -> None:
-    _token_resolvers.append(resolver)
+def init_app(app: Flask, resolvers: Sequence[TokenResolver]) -> None:
+    """Wire how a bearer token becomes a caller: each resolver recognises its own kind of
+    token (by its prefix) and returns None for any other; the first that recognises one
+    wins."""
+    app.extensions[RESOLVERS] = tuple(resolvers)
 
 
 def resolve_request_caller() -> None:
@@ -59,7 +62,7 @@ def resolve_request_caller() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         g.auth_problem = "The Authorization header must be 'Bearer <token>'."
         return
-    for resolver in _token_resolvers:
+    for resolver in current_app.extensions[RESOLVERS]:
         caller = resolver(token.strip())
         if caller is not None:
             g.caller = caller
