@@ -30,12 +30,15 @@ Where API.md is silent:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from jifen.platform.auth.callers import current_caller, require_member, require_scope
-from jifen.platform.errors import Forbidden
+from jifen.platform.auth.callers import (
+    CARD,
+    client,
+    current_caller,
+    operator,
+    requires,
+    tenant,
+    tenant_or_card,
+)
 from jifen.platform.http import JifenBlueprint, list_of
 
 from . import acceptance, settings, swaps
@@ -75,22 +78,6 @@ def _tenant() -> str:
     return current_caller().tenant_id
 
 
-def require_party(view: Callable) -> Callable:
-    """Admit a tenant's client with the ``exchange`` scope, or a member token."""
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        caller = current_caller()
-        if caller.kind == "client":
-            if "exchange" not in caller.scopes:
-                raise Forbidden("Missing scope: exchange.", code="missing_scope")
-            if caller.is_platform:
-                raise Forbidden("This endpoint acts for a tenant or a card holder.")
-        return view(*args, **kwargs)
-
-    return guarded
-
-
 def _party() -> swaps.Party:
     return swaps.Party.of(current_caller())
 
@@ -101,7 +88,7 @@ def _party() -> swaps.Party:
 @blp.get("/rates")
 @blp.response(200, RateListSchema)
 @blp.doc(**EXCHANGE)
-@require_scope("exchange")
+@requires(client("exchange"))
 def rates():
     """Every currency in the exchange: its SPU rate and switches."""
     return {"object": "list", "data": settings.list_rates(), "has_more": False}
@@ -110,7 +97,7 @@ def rates():
 @blp.get("/settings")
 @blp.response(200, SettingsSchema)
 @blp.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def get_settings():
     """The caller's currency's exchange settings."""
     return settings.get_settings(_tenant())
@@ -120,7 +107,7 @@ def get_settings():
 @blp.arguments(SettingsInput)
 @blp.response(200, SettingsSchema)
 @blp.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def put_settings(body: dict):
     """Opt the caller's currency in or out, set its SPU rate, minimum, step and cap."""
     return settings.put_settings(_tenant(), body)
@@ -129,7 +116,7 @@ def put_settings(body: dict):
 @blp.get("/fees")
 @blp.response(200, FeeScheduleSchema)
 @blp.doc(**EXCHANGE)
-@require_scope("exchange")
+@requires(client("exchange"))
 def fees():
     """The platform's fee schedule in force."""
     return settings.get_fee_schedule()
@@ -138,7 +125,7 @@ def fees():
 @platform.get("/fees")
 @platform.response(200, FeeScheduleSchema)
 @platform.doc(**ADMIN)
-@require_scope("platform:admin", platform=True)
+@requires(operator("platform:admin"))
 def platform_fees():
     """The fee schedule in force."""
     return settings.get_fee_schedule()
@@ -148,7 +135,7 @@ def platform_fees():
 @platform.arguments(FeeScheduleInput)
 @platform.response(200, FeeScheduleSchema)
 @platform.doc(**ADMIN)
-@require_scope("platform:admin", platform=True)
+@requires(operator("platform:admin"))
 def put_platform_fees(body: dict):
     """A new fee schedule version (fields left out keep their value)."""
     return settings.put_fee_schedule(current_caller().id, body)
@@ -161,7 +148,7 @@ def put_platform_fees(body: dict):
 @blp.arguments(QuoteInput)
 @blp.response(201, QuoteSchema)
 @blp.doc(**PARTY)
-@require_party
+@requires(tenant_or_card("exchange"))
 def create_quote(body: dict):
     """Price a swap and lock its rates and amounts for 60 seconds."""
     return swaps.create_quote(_party(), **body)
@@ -170,7 +157,7 @@ def create_quote(body: dict):
 @blp.get("/quotes/<quote_id>")
 @blp.response(200, QuoteSchema)
 @blp.doc(**PARTY)
-@require_party
+@requires(tenant_or_card("exchange"))
 def get_quote(quote_id: str):
     return swaps.get_quote(_party(), quote_id)
 
@@ -179,7 +166,7 @@ def get_quote(quote_id: str):
 @blp.arguments(SwapInput)
 @blp.response(201, SwapSchema)
 @blp.doc(**PARTY)
-@require_party
+@requires(tenant_or_card("exchange"))
 def create_swap(body: dict):
     """Carry out a quote; an expired or used quote is 422 ``quote_expired``."""
     return swaps.execute_swap(_party(), body["quote_id"])
@@ -188,7 +175,7 @@ def create_swap(body: dict):
 @blp.get("/swaps/<swap_id>")
 @blp.response(200, SwapSchema)
 @blp.doc(**PARTY)
-@require_party
+@requires(tenant_or_card("exchange"))
 def get_swap(swap_id: str):
     return swaps.get_swap(_party(), swap_id)
 
@@ -197,7 +184,7 @@ def get_swap(swap_id: str):
 @me.arguments(MeSwapInput)
 @me.response(201, SwapSchema)
 @me.doc(security=[{"bearer": []}])
-@require_member()
+@requires(CARD)
 def my_swap(body: dict):
     """Quote and swap in one call, for the card holder's own card."""
     return swaps.quote_and_swap(_party(), **body)
@@ -210,7 +197,7 @@ def my_swap(body: dict):
 @accept.arguments(AuthorizationInput)
 @accept.response(201, AuthorizationSchema)
 @accept.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def authorize(body: dict):
     """Hold a card's points of another tenant's currency, to redeem them here."""
     return acceptance.authorize(_tenant(), **body)
@@ -220,7 +207,7 @@ def authorize(body: dict):
 @accept.arguments(AuthorizationListArgs, location="query")
 @accept.response(200, list_of(AuthorizationSchema))
 @accept.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def list_authorizations(args: dict):
     return acceptance.list_authorizations(_tenant(), args)
 
@@ -228,7 +215,7 @@ def list_authorizations(args: dict):
 @accept.get("/authorizations/<authorization_id>")
 @accept.response(200, AuthorizationSchema)
 @accept.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def get_authorization(authorization_id: str):
     return acceptance.get_authorization(_tenant(), authorization_id)
 
@@ -237,7 +224,7 @@ def get_authorization(authorization_id: str):
 @accept.arguments(AuthorizationCaptureInput)
 @accept.response(200, AuthorizationSchema)
 @accept.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def capture(body: dict, authorization_id: str):
     """Redeem all or part of the held points; the rest is released."""
     return acceptance.capture(_tenant(), authorization_id, body.get("points"))
@@ -246,7 +233,7 @@ def capture(body: dict, authorization_id: str):
 @accept.post("/authorizations/<authorization_id>/void")
 @accept.response(200, AuthorizationSchema)
 @accept.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def void(authorization_id: str):
     return acceptance.void(_tenant(), authorization_id)
 
@@ -255,7 +242,7 @@ def void(authorization_id: str):
 @accept.arguments(AuthorizationReverseInput)
 @accept.response(200, AuthorizationSchema)
 @accept.doc(**EXCHANGE)
-@require_scope("exchange", platform=False)
+@requires(tenant("exchange"))
 def reverse(body: dict, authorization_id: str):
     """Give captured points back to the member (in total at most what was captured)."""
     return acceptance.reverse(_tenant(), authorization_id, body["points"])

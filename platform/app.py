@@ -63,6 +63,7 @@ def create_app(config: Config | None = None) -> Flask:
     webhook_delivery.allow_private_addresses = config.webhooks_allow_private
     webhook_delivery.lease = timedelta(seconds=config.webhook_lease_seconds)
     init_oauth(app, token_ttl_seconds=config.access_token_ttl_seconds)
+    callers.init_app(app, resolvers=_token_resolvers())
     _install_request_hooks(app, config)
     _register_api(app)
     from .console import init_app as init_console
@@ -78,6 +79,17 @@ def create_app(config: Config | None = None) -> Flask:
         return {"status": "ok"}
 
     return app
+
+
+def _token_resolvers() -> list[callers.TokenResolver]:
+    """How a bearer token becomes a caller: API clients' access tokens (``at_``), member
+    tokens (``mt_``), holder sessions (``hs_``)."""
+    from jifen.tenants.holders.services import resolve_holder_session
+    from jifen.tenants.members.tokens import resolve_member_token
+
+    from .auth.services import resolve_access_token
+
+    return [resolve_access_token, resolve_member_token, resolve_holder_session]
 
 
 def _register_api(app: Flask) -> None:

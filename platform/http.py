@@ -14,6 +14,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, jsonify, request
+from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from sqlalchemy import and_, or_, select
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from . import clock, idempotency
+from .auth.callers import guarded
 from .errors import JifenError
 
 log = logging.getLogger(__name__)
@@ -137,14 +139,38 @@ def _first_problem(fields: Any, prefix: str = "") -> tuple[str | None, str]:
 
 
 class JifenBlueprint(Blueprint):
-    """A blueprint whose ``response`` also tells an idempotent request how to store the
-    body it is about to return (see ``platform.idempotency``), and stores it itself when
-    the view's unit of work did not.
+    """A blueprint whose views check their caller before anything else, and whose
+    ``response`` also tells an idempotent request how to store the body it returns.
+
+    Every view (a function, or each method of a MethodView) declares what it admits with
+    ``auth.callers.requires``; registering one that does not is a TypeError. The check
+    wraps the view with all its decorators, so it runs before any argument is parsed.
+
+    ``response`` tells an idempotent request how to store the body it is about to return
+    (see ``platform.idempotency``), and stores it itself when the view's unit of work did
+    not.
 
     ``alternatives`` maps a result type to another ``(status, schema)``, for a use case
     that answers in one of two ways (a manual award posts at once, 201 ``transaction``,
     or waits for a second person, 202 ``adjustment``): the view returns what the use case
     returned, and both the response and the stored replay follow its type."""
+
+    def add_url_rule(  # type: ignore[override]
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Any = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        if isinstance(view_func, type) and issubclass(view_func, MethodView):
+            for method in view_func.methods or ():
+                name = method.lower()
+                view = getattr(view_func, name)
+                setattr(view_func, name, guarded(view, f"{view_func.__name__}.{name}"))
+        elif view_func is not None:
+            view_func = guarded(view_func, view_func.__name__)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
 
     def response(  # type: ignore[override]
         self,

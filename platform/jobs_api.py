@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from .auth.callers import require_scope
+from .auth.callers import operator, requires
 from .http import JifenBlueprint, StrictSchema
 from .jobs import run_periodic
 
@@ -23,7 +23,7 @@ class JobRunSchema(ma.Schema):
 @blp.arguments(JobRunInput)
 @blp.response(200, JobRunSchema)
 @blp.doc(security=[{"oauth2": ["platform:admin"]}])
-@require_scope("platform:admin", platform=True)
+@requires(operator("platform:admin"))
 def run_job(body: dict):
     """Run a periodic job (``expiry``, ``reminders``, ``tiers``, ``settlement``, ...) now."""
     return {"job": body["job"], "result": run_periodic(body["job"])}

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from jifen.platform.auth.callers import current_caller, require_scope
+from jifen.platform.auth.callers import current_caller, operator, requires, tenant
 from jifen.platform.http import JifenBlueprint, list_of
 
 from . import connect, manual, payments, reports, services
@@ -101,7 +101,7 @@ def _download(built: reports.Built) -> Response:
 @blp.arguments(SettlementBatchInput)
 @blp.response(201, SettlementBatchSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def close_batch(body: dict):
     """Close the batch up to ``cutoff`` (default: the latest 00:00 Asia/Shanghai)."""
     closed = services.close_batch(_caller_id(), body.get("cutoff"))
@@ -113,7 +113,7 @@ def close_batch(body: dict):
 @blp.arguments(SettlementBatchListArgs, location="query")
 @blp.response(200, list_of(SettlementBatchSchema))
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=True)
+@requires(operator("settlement:read"))
 def list_batches(args: dict):
     """Settlement batches, newest first."""
     return services.list_batches(args)
@@ -122,7 +122,7 @@ def list_batches(args: dict):
 @blp.get("/batches/<batch_id>")
 @blp.response(200, SettlementBatchSchema)
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=True)
+@requires(operator("settlement:read"))
 def get_batch(batch_id: str):
     return services.get_batch(batch_id)
 
@@ -130,7 +130,7 @@ def get_batch(batch_id: str):
 @blp.post("/batches/<batch_id>/approve")
 @blp.response(200, SettlementBatchSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def approve_batch(batch_id: str):
     """Approve a closed batch: anyone but who closed it."""
     return services.approve_batch(batch_id, _caller_id())
@@ -139,7 +139,7 @@ def approve_batch(batch_id: str):
 @blp.post("/batches/<batch_id>/pay")
 @blp.response(200, SettlementBatchSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def pay_batch(batch_id: str):
     """Pay an approved batch (again: retry what failed)."""
     return payments.pay_batch(batch_id)
@@ -148,7 +148,7 @@ def pay_batch(batch_id: str):
 @blp.post("/batches/<batch_id>/reconcile")
 @blp.response(200, SettlementBatchSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def reconcile_batch(batch_id: str):
     """Match a paid batch's instructions to Stripe; list mismatches."""
     return payments.reconcile_batch(batch_id)
@@ -157,7 +157,7 @@ def reconcile_batch(batch_id: str):
 @blp.get("/batches/<batch_id>/instructions")
 @blp.response(200, list_of(PaymentInstructionSchema))
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=True)
+@requires(operator("settlement:read"))
 def list_instructions(batch_id: str):
     rows = payments.list_instructions(batch_id)
     return {"object": "list", "data": rows, "has_more": False}
@@ -169,7 +169,7 @@ def list_instructions(batch_id: str):
     200, PaymentInstructionSchema, alternatives={ManualPayment: (202, ManualPaymentSchema)}
 )
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def mark_paid(body: dict, batch_id: str, tenant_id: str):
     """Finance says a manual line was paid: 200 with the line, paid; above
     ``JIFEN_MANUAL_PAYMENT_APPROVAL_THRESHOLD`` 202 with a ``manual_payment`` waiting for
@@ -180,7 +180,7 @@ def mark_paid(body: dict, batch_id: str, tenant_id: str):
 @blp.get("/batches/<batch_id>/manual_payments")
 @blp.response(200, list_of(ManualPaymentSchema))
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=True)
+@requires(operator("settlement:read"))
 def list_manual_payments(batch_id: str):
     """The batch's lines marked paid above the threshold, newest first."""
     return {"object": "list", "data": manual.list_payments(batch_id), "has_more": False}
@@ -189,7 +189,7 @@ def list_manual_payments(batch_id: str):
 @blp.get("/manual_payments/<payment_id>")
 @blp.response(200, ManualPaymentSchema)
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=True)
+@requires(operator("settlement:read"))
 def get_manual_payment(payment_id: str):
     return manual.get_payment(payment_id)
 
@@ -197,7 +197,7 @@ def get_manual_payment(payment_id: str):
 @blp.post("/manual_payments/<payment_id>/confirm")
 @blp.response(200, ManualPaymentSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def confirm_manual_payment(payment_id: str):
     """Refused for every API client (403 ``approval_requires_staff``): a platform staff
     user other than who marked it confirms in the console."""
@@ -207,7 +207,7 @@ def confirm_manual_payment(payment_id: str):
 @blp.post("/manual_payments/<payment_id>/reject")
 @blp.response(200, ManualPaymentSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def reject_manual_payment(payment_id: str):
     """Withdraw or refuse a waiting manual payment; the line can be marked again."""
     return manual.reject_payment(payment_id, _caller_id())
@@ -217,7 +217,7 @@ def reject_manual_payment(payment_id: str):
 @blp.arguments(SettlementReportArgs, location="query")
 @blp.response(200)
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=True)
+@requires(operator("settlement:read"))
 def report(args: dict, batch_id: str) -> Response:
     """The batch's report: summary, statements, line detail (csv, xlsx or pdf)."""
     return _download(reports.build(batch_id, args["format"]))
@@ -227,7 +227,7 @@ def report(args: dict, batch_id: str) -> Response:
 @blp.arguments(SettlementStatementListArgs, location="query")
 @blp.response(200, list_of(SettlementStatementSchema))
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=False)
+@requires(tenant("settlement:read"))
 def statements(args: dict):
     """The caller's own lines, one per batch, newest first."""
     return services.list_statements(current_caller().tenant_id, args)
@@ -237,7 +237,7 @@ def statements(args: dict):
 @blp.arguments(SettlementStatementLineArgs, location="query")
 @blp.response(200, list_of(SettlementStatementLineSchema))
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=False)
+@requires(tenant("settlement:read"))
 def statement_lines(args: dict):
     """The caller's statement lines (one per clearing record it is party to), newest
     first; ``from``/``to`` on the record's time, or ``batch``."""
@@ -248,7 +248,7 @@ def statement_lines(args: dict):
 @blp.arguments(SettlementStatementReportArgs, location="query")
 @blp.response(200)
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=False)
+@requires(tenant("settlement:read"))
 def statement_report(args: dict) -> Response:
     """The caller's statement lines for a period as csv or xlsx, with the batches they
     belong to and totals."""
@@ -259,7 +259,7 @@ def statement_report(args: dict) -> Response:
 @blp.get("/account")
 @blp.response(200, SettlementAccountSchema)
 @blp.doc(**READ)
-@require_scope("settlement:read", platform=False)
+@requires(tenant("settlement:read"))
 def get_account():
     return payments.get_account(current_caller().tenant_id)
 
@@ -268,7 +268,7 @@ def get_account():
 @blp.arguments(SettlementAccountInput)
 @blp.response(200, SettlementAccountSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=False)
+@requires(tenant("settlement:write"))
 def put_account(body: dict):
     """Where settlement money goes to and comes from on Stripe. The customer must be the
     tenant's own (the one billing made for it) and the payment method attached to it."""
@@ -278,7 +278,7 @@ def put_account(body: dict):
 @blp.post("/account/onboarding")
 @blp.response(201, ConnectOnboardingSchema)
 @blp.doc(**WRITE)
-@require_scope("settlement:write", platform=False)
+@requires(tenant("settlement:write"))
 def onboard_account():
     """A Stripe onboarding link for the tenant's Connect account (made on first use):
     payouts go there once Stripe enables it."""
@@ -288,7 +288,7 @@ def onboard_account():
 @platform.get("/settings")
 @platform.response(200, SettlementSettingsSchema)
 @platform.doc(**READ)
-@require_scope("settlement:read", platform=True)
+@requires(operator("settlement:read"))
 def get_settings():
     return services.get_settings()
 
@@ -297,7 +297,7 @@ def get_settings():
 @platform.arguments(SettlementSettingsInput)
 @platform.response(200, SettlementSettingsSchema)
 @platform.doc(**WRITE)
-@require_scope("settlement:write", platform=True)
+@requires(operator("settlement:write"))
 def put_settings(body: dict):
     """Settlement currency, the money value of one SPU (for batches closed from now) and
     how net payers are collected from (for lines written from now)."""

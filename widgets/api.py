@@ -15,11 +15,10 @@ The publishable key and CORS rules for ``/v1/me`` are in ``widgets.guard``.
 
 from __future__ import annotations
 
-from jifen.platform.auth.callers import current_caller, require_member, require_scope
+from jifen.platform.auth.callers import CARD, current_caller, requires, tenant
 from jifen.platform.http import JifenBlueprint, list_of
 from jifen.tenants.catalog.schemas import RedemptionOrderSchema, RewardSchema
 from jifen.tenants.members.schemas import BalanceSchema, TransactionSchema
-from jifen.tenants.program.api import tenant_with_any_scope
 
 from . import services
 from .schemas import (
@@ -40,15 +39,16 @@ MEMBER = {"security": [{"bearer": []}]}
 @blp.get("/settings")
 @blp.response(200, WidgetSettingsSchema)
 @blp.doc(security=[{"oauth2": ["program:write"]}, {"oauth2": ["points:read"]}])
+@requires(tenant("program:write", "points:read", any_scope=True))
 def get_settings():
-    return services.get_settings(tenant_with_any_scope("program:write", "points:read"))
+    return services.get_settings(current_caller().tenant_id)
 
 
 @blp.put("/settings")
 @blp.arguments(WidgetSettingsInput)
 @blp.response(200, WidgetSettingsSchema)
 @blp.doc(security=[{"oauth2": ["program:write"]}])
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def put_settings(body: dict):
     """Replace the origins allowed to use the publishable key (CORS, frame-ancestors)."""
     return services.put_settings(current_caller().tenant_id, **body)
@@ -58,7 +58,7 @@ def put_settings(body: dict):
 @me.arguments(MeArgs, location="query")
 @me.response(200, BalanceSchema)
 @me.doc(**MEMBER)
-@require_member()
+@requires(CARD)
 def my_balance(args: dict):
     """The caller's points in this membership (a holder session names the ``currency``),
     with what expires soon."""
@@ -69,7 +69,7 @@ def my_balance(args: dict):
 @me.arguments(MeListArgs, location="query")
 @me.response(200, list_of(TransactionSchema))
 @me.doc(**MEMBER)
-@require_member()
+@requires(CARD)
 def my_transactions(args: dict):
     return services.my_transactions(current_caller(), args)
 
@@ -78,7 +78,7 @@ def my_transactions(args: dict):
 @me.arguments(MeRewardListArgs, location="query")
 @me.response(200, list_of(RewardSchema))
 @me.doc(**MEMBER)
-@require_member()
+@requires(CARD)
 def my_rewards(args: dict):
     return services.my_rewards(current_caller(), args)
 
@@ -87,7 +87,7 @@ def my_rewards(args: dict):
 @me.arguments(MyRedeemInput)
 @me.response(201, RedemptionOrderSchema)
 @me.doc(**MEMBER)
-@require_member()
+@requires(CARD)
 def redeem_reward(body: dict, reward_id: str):
     """Buy a reward with the caller's points (not physical rewards: those need an
     address, which the merchant's own checkout collects)."""

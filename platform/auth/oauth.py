@@ -19,7 +19,6 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from flask import Blueprint, Flask
 
 from . import secrets, services
-from .callers import register_token_resolver
 from .model import ALL_SCOPES, ApiClient
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -121,6 +120,3 @@ def init_oauth(app: Flask, *, token_ttl_seconds: int) -> None:
 
 def generate_access_token(*_args, **_kwargs) -> str:
     return secrets.new_secret("at")
-
-
-register_token_resolver(services.resolve_access_token)

@@ -6,7 +6,7 @@ Managing endpoints needs ``program:write``; reading events needs ``points:read``
 import marshmallow as ma
 from marshmallow import validate
 
-from jifen.platform.auth.callers import current_caller, require_scope
+from jifen.platform.auth.callers import current_caller, requires, tenant
 from jifen.platform.http import (
     JifenBlueprint,
     ListArgs,
@@ -94,7 +94,7 @@ def _tenant() -> str:
 @blp.post("/webhook_endpoints")
 @blp.arguments(EndpointInput)
 @blp.response(201, EndpointSchema)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def create_endpoint(body: dict):
     """Add an endpoint; events are sent to it signed with the returned ``secret``."""
     return services.create_endpoint(_tenant(), **body)
@@ -103,14 +103,14 @@ def create_endpoint(body: dict):
 @blp.get("/webhook_endpoints")
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, list_of(EndpointSchema))
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def list_endpoints(args: dict):
     return services.list_endpoints(_tenant(), args)
 
 
 @blp.get("/webhook_endpoints/<endpoint_id>")
 @blp.response(200, EndpointSchema)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def get_endpoint(endpoint_id: str):
     return services.get_endpoint(_tenant(), endpoint_id)
 
@@ -118,7 +118,7 @@ def get_endpoint(endpoint_id: str):
 @blp.post("/webhook_endpoints/<endpoint_id>")
 @blp.arguments(EndpointUpdate)
 @blp.response(200, EndpointSchema)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def update_endpoint(body: dict, endpoint_id: str):
     """Change the URL, events, description or status; ``rotate_secret`` issues a new secret."""
     return services.update_endpoint(_tenant(), endpoint_id, body)
@@ -126,7 +126,7 @@ def update_endpoint(body: dict, endpoint_id: str):
 
 @blp.delete("/webhook_endpoints/<endpoint_id>")
 @blp.response(200, EndpointSchema)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def delete_endpoint(endpoint_id: str):
     """Disable the endpoint for good; its delivery log stays readable."""
     return services.delete_endpoint(_tenant(), endpoint_id)
@@ -134,7 +134,7 @@ def delete_endpoint(endpoint_id: str):
 
 @blp.post("/webhook_endpoints/<endpoint_id>/test")
 @blp.response(201, EventSchema)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def send_test_event(endpoint_id: str):
     """Emit a ``webhook.test`` event to check an endpoint."""
     return services.send_test_event(_tenant(), endpoint_id)
@@ -143,7 +143,7 @@ def send_test_event(endpoint_id: str):
 @blp.get("/webhook_endpoints/<endpoint_id>/deliveries")
 @blp.arguments(DeliveryListArgs, location="query")
 @blp.response(200, list_of(DeliverySchema))
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def list_deliveries(args: dict, endpoint_id: str):
     """The delivery log of an endpoint, each with its attempts."""
     return services.list_deliveries(_tenant(), endpoint_id, args)
@@ -151,7 +151,7 @@ def list_deliveries(args: dict, endpoint_id: str):
 
 @blp.post("/webhook_deliveries/<delivery_id>/replay")
 @blp.response(200, DeliverySchema)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def replay_delivery(delivery_id: str):
     """Send a delivery again now (same event id), and return it with its log."""
     return services.replay_delivery(_tenant(), delivery_id)
@@ -160,13 +160,13 @@ def replay_delivery(delivery_id: str):
 @blp.get("/events")
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, list_of(EventSchema))
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def list_events(args: dict):
     return services.list_events(_tenant(), args)
 
 
 @blp.get("/events/<event_id>")
 @blp.response(200, EventSchema)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def get_event(event_id: str):
     return services.get_event(_tenant(), event_id)

@@ -4,7 +4,7 @@ call one service and return."""
 
 from __future__ import annotations
 
-from jifen.platform.auth.callers import current_caller, require_scope
+from jifen.platform.auth.callers import current_caller, requires, tenant
 from jifen.platform.http import JifenBlueprint
 
 from . import services
@@ -33,7 +33,7 @@ def _list(rows: list) -> dict:
 @blp.arguments(InviteInput)
 @blp.response(201, AllianceMemberSchema)
 @blp.doc(security=SECURITY)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def invite(body: dict):
     """The calling alliance invites a merchant by slug: a ``pending`` membership until the
     merchant accepts. Not an alliance: 403 ``not_an_alliance``; already in: 409."""
@@ -43,7 +43,7 @@ def invite(body: dict):
 @blp.get("/members")
 @blp.response(200, AllianceMemberListSchema)
 @blp.doc(security=SECURITY)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def members():
     """The alliance's members (pending and active) with per-member issued and redeemed
     points and their SPU value."""
@@ -53,7 +53,7 @@ def members():
 @blp.get("/invitations")
 @blp.response(200, AllianceMemberListSchema)
 @blp.doc(security=SECURITY)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def invitations():
     """The alliances that invited the calling merchant."""
     return _list(services.list_invitations(_tenant()))
@@ -62,7 +62,7 @@ def invitations():
 @blp.post("/invitations/<invitation_id>/accept")
 @blp.response(200, AllianceMemberSchema)
 @blp.doc(security=SECURITY)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def accept(invitation_id: str):
     """The invited merchant joins the alliance."""
     return services.accept(_tenant(), invitation_id)
@@ -72,7 +72,7 @@ def accept(invitation_id: str):
 @blp.arguments(AllianceEarnInput)
 @blp.response(201, AllianceTransactionSchema)
 @blp.doc(security=SECURITY)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def earn(body: dict):
     """A member merchant credits a card with alliance points for an order, under the
     alliance's program; it owes the alliance their value (a clearing record)."""
@@ -83,7 +83,7 @@ def earn(body: dict):
 @blp.arguments(AllianceRedeemInput)
 @blp.response(201, AllianceTransactionSchema)
 @blp.doc(security=SECURITY)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def redeem(body: dict):
     """A member merchant redeems a card's alliance points; the alliance owes it their
     value (a clearing record)."""

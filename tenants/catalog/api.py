@@ -1,14 +1,13 @@
 """Catalog endpoints: ``/v1/rewards`` (CRUD, code pools, redeem) and
-``/v1/redemption_orders`` (read, fulfil, cancel). Each view checks the scope, calls one
+``/v1/redemption_orders`` (read, fulfil, cancel). Each view declares its scope, calls one
 service and returns; the rules are in ``services``."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 
-from jifen.platform.auth.callers import current_caller, require_scope
+from jifen.platform.auth.callers import current_caller, requires, tenant
 from jifen.platform.http import JifenBlueprint, list_of
-from jifen.tenants.program.api import tenant_with_any_scope
 
 from . import services
 from .schemas import (
@@ -26,7 +25,7 @@ from .schemas import (
 
 blp = JifenBlueprint("catalog", __name__, url_prefix="/v1", description="Rewards catalog")
 SECURITY = [{"oauth2": []}]
-READ_SCOPES = ("points:read", "program:write")
+READ = tenant("points:read", "program:write", any_scope=True)
 
 
 def _tenant() -> str:
@@ -38,11 +37,12 @@ class Rewards(MethodView):
     @blp.arguments(RewardListArgs, location="query")
     @blp.response(200, list_of(RewardSchema))
     @blp.doc(security=SECURITY)
+    @requires(READ)
     def get(self, args: dict):
         """Rewards, newest first (scope ``points:read`` or ``program:write``)."""
-        return services.list_rewards(tenant_with_any_scope(*READ_SCOPES), args)
+        return services.list_rewards(_tenant(), args)
 
-    @require_scope("program:write", platform=False)
+    @requires(tenant("program:write"))
     @blp.arguments(RewardInput)
     @blp.response(201, RewardSchema)
     @blp.doc(security=SECURITY)
@@ -56,10 +56,11 @@ class Rewards(MethodView):
 class RewardResource(MethodView):
     @blp.response(200, RewardSchema)
     @blp.doc(security=SECURITY)
+    @requires(READ)
     def get(self, reward_id: str):
-        return services.get_reward(tenant_with_any_scope(*READ_SCOPES), reward_id)
+        return services.get_reward(_tenant(), reward_id)
 
-    @require_scope("program:write", platform=False)
+    @requires(tenant("program:write"))
     @blp.arguments(RewardUpdateInput)
     @blp.response(200, RewardSchema)
     @blp.doc(security=SECURITY)
@@ -67,7 +68,7 @@ class RewardResource(MethodView):
         """Change a reward; ``stock`` sets what is left to sell (not for virtual ones)."""
         return services.update_reward(_tenant(), reward_id, body)
 
-    @require_scope("program:write", platform=False)
+    @requires(tenant("program:write"))
     @blp.response(200, RewardSchema)
     @blp.doc(security=SECURITY)
     def delete(self, reward_id: str):
@@ -79,7 +80,7 @@ class RewardResource(MethodView):
 @blp.arguments(CodeUploadInput)
 @blp.response(201, CodeUploadSchema)
 @blp.doc(security=SECURITY)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def upload_codes(body: dict, reward_id: str):
     """Add codes to a virtual reward's pool (up to 1000 per call)."""
     return services.upload_codes(_tenant(), reward_id, body.get("codes"))
@@ -89,7 +90,7 @@ def upload_codes(body: dict, reward_id: str):
 @blp.arguments(RewardRedeemInput)
 @blp.response(201, RedemptionOrderSchema)
 @blp.doc(security=SECURITY)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def redeem(body: dict, reward_id: str):
     """Buy ``quantity`` of the reward with the member's points: a redemption order.
     Not enough stock is 422 ``out_of_stock``; not enough points ``insufficient_points``."""
@@ -100,22 +101,24 @@ def redeem(body: dict, reward_id: str):
 @blp.arguments(RedemptionOrderListArgs, location="query")
 @blp.response(200, list_of(RedemptionOrderSchema))
 @blp.doc(security=SECURITY)
+@requires(READ)
 def list_orders(args: dict):
-    return services.list_orders(tenant_with_any_scope(*READ_SCOPES), args)
+    return services.list_orders(_tenant(), args)
 
 
 @blp.get("/redemption_orders/<order_id>")
 @blp.response(200, RedemptionOrderSchema)
 @blp.doc(security=SECURITY)
+@requires(READ)
 def get_order(order_id: str):
-    return services.get_order(tenant_with_any_scope(*READ_SCOPES), order_id)
+    return services.get_order(_tenant(), order_id)
 
 
 @blp.post("/redemption_orders/<order_id>/fulfilment")
 @blp.arguments(FulfilmentInput)
 @blp.response(200, RedemptionOrderSchema)
 @blp.doc(security=SECURITY)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def fulfil(body: dict, order_id: str):
     """A physical order was ``shipped`` (optionally with a ``tracking_number``) or
     ``delivered``."""
@@ -125,7 +128,7 @@ def fulfil(body: dict, order_id: str):
 @blp.post("/redemption_orders/<order_id>/cancel")
 @blp.response(200, RedemptionOrderSchema)
 @blp.doc(security=SECURITY)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def cancel(order_id: str):
     """Cancel a pending order: the points and the stock come back."""
     return services.cancel_order(_tenant(), order_id)

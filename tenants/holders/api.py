@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from jifen.platform.auth.callers import current_caller, require_holder
+from jifen.platform.auth.callers import HOLDER_SESSION, PUBLIC, current_caller, requires
 from jifen.platform.http import JifenBlueprint
 
 from . import services
@@ -42,6 +42,7 @@ def client_address() -> str:
 @blp.post("/codes")
 @blp.arguments(CodeRequestInput)
 @blp.response(202, CodeRequestSchema)
+@requires(PUBLIC)
 def request_code(body: dict):
     """Send a one-time sign-in code to the contact on file for the card (the same answer
     whether or not the card exists or has a contact)."""
@@ -57,6 +58,7 @@ def request_code(body: dict):
 @blp.post("/sessions")
 @blp.arguments(SessionInput)
 @blp.response(201, SessionSchema)
+@requires(PUBLIC)
 def open_session(body: dict):
     """Trade a sign-in code for a holder session token (``hs_…``) over the whole card."""
     return services.open_session(body["card_number"], body["code"], client_address=client_address())
@@ -65,7 +67,7 @@ def open_session(body: dict):
 @me.delete("/session")
 @me.response(204)
 @me.doc(**HOLDER)
-@require_holder()
+@requires(HOLDER_SESSION)
 def end_session():
     """Sign out: the holder session's token stops working at once."""
     token = request.headers.get("Authorization", "").partition(" ")[2].strip()
@@ -76,7 +78,7 @@ def end_session():
 @me.post("/holder_codes")
 @me.response(201, CounterCodeSchema)
 @me.doc(**HOLDER)
-@require_holder()
+@requires(HOLDER_SESSION)
 def counter_code():
     """A one-time code (60 s, single use) the holder reads out or shows as a QR code at
     a counter: it authorizes one linking, quote or authorization on this card."""

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from jifen.platform import clock, throttle
 from jifen.platform.auth import secrets
-from jifen.platform.auth.callers import Caller, register_token_resolver
+from jifen.platform.auth.callers import Caller
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import (
     HolderAuthorizationRequired,
@@ -360,9 +360,6 @@ def resolve_holder_session(token: str) -> Caller | None:
     if card_id is None:
         return None
     return Caller(kind="holder", id=card_id, tenant_id=None, card_id=card_id)
-
-
-register_token_resolver(resolve_holder_session)
 
 
 # --- the holder's authority --------------------------------------------------------------

@@ -8,9 +8,8 @@ from __future__ import annotations
 from flask import render_template_string
 from flask.views import MethodView
 
-from jifen.platform.auth.callers import current_caller, require_scope
+from jifen.platform.auth.callers import PUBLIC, current_caller, requires, tenant
 from jifen.platform.http import JifenBlueprint, list_of, wants_json
-from jifen.tenants.program.api import tenant_with_any_scope
 
 from . import services
 from .schemas import (
@@ -27,7 +26,7 @@ public = JifenBlueprint("lottery_odds", __name__, url_prefix="/lotteries",
                         description="Public lottery odds")  # fmt: skip
 BLUEPRINTS = (blp, public)
 SECURITY = [{"oauth2": []}]
-READ_SCOPES = ("points:read", "program:write")
+READ = tenant("points:read", "program:write", any_scope=True)
 
 
 def _tenant() -> str:
@@ -36,7 +35,7 @@ def _tenant() -> str:
 
 @blp.route("/lotteries")
 class Lotteries(MethodView):
-    @require_scope("program:write", platform=False)
+    @requires(tenant("program:write"))
     @blp.arguments(LotteryInput)
     @blp.response(201, LotterySchema)
     @blp.doc(security=SECURITY)
@@ -49,15 +48,16 @@ class Lotteries(MethodView):
 @blp.get("/lotteries/<lottery_id>")
 @blp.response(200, LotterySchema)
 @blp.doc(security=SECURITY)
+@requires(READ)
 def get_lottery(lottery_id: str):
-    return services.get_lottery(tenant_with_any_scope(*READ_SCOPES), lottery_id)
+    return services.get_lottery(_tenant(), lottery_id)
 
 
 @blp.post("/lotteries/<lottery_id>/draws")
 @blp.arguments(DrawInput)
 @blp.response(201, DrawResultSchema)
 @blp.doc(security=SECURITY)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def draw(body: dict, lottery_id: str):
     """Draw once for ``member_id``: spends ``cost_points`` when a prize is won; a roll
     on a sold-out prize is recorded as ``sold_out`` and costs nothing."""
@@ -68,14 +68,15 @@ def draw(body: dict, lottery_id: str):
 @blp.arguments(DrawListArgs, location="query")
 @blp.response(200, list_of(DrawSchema))
 @blp.doc(security=SECURITY)
+@requires(READ)
 def list_draws(args: dict, lottery_id: str):
-    return services.list_draws(tenant_with_any_scope(*READ_SCOPES), lottery_id, args)
+    return services.list_draws(_tenant(), lottery_id, args)
 
 
 @blp.post("/lotteries/<lottery_id>/close")
 @blp.response(200, LotterySchema)
 @blp.doc(security=SECURITY)
-@require_scope("program:write", platform=False)
+@requires(tenant("program:write"))
 def close(lottery_id: str):
     """End the draws and reveal the server seed."""
     return services.close_lottery(_tenant(), lottery_id)
@@ -94,6 +95,7 @@ PAGE = """<!doctype html><html lang="zh"><meta charset="utf-8">
 
 
 @public.get("/<lottery_id>")
+@requires(PUBLIC)
 def odds_page(lottery_id: str):
     """The public odds page: JSON, or HTML when a browser asks for it."""
     view, draws = services.public_lottery(lottery_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from jifen.platform.auth.callers import current_caller, require_scope
+from jifen.platform.auth.callers import current_caller, requires, tenant
 from jifen.platform.http import ListArgs, StrictSchema, list_of
 
 from . import adjustments
@@ -68,7 +68,7 @@ def _tenant() -> str:
 @blp.arguments(AdjustmentInput)
 @blp.response(201, AdjustmentSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def request_adjustment(body: dict):
     """Adjust a member's points by hand, with a reason. Above the program's
     ``adjustments.approval_threshold`` it waits for a staff user's approval in the
@@ -80,7 +80,7 @@ def request_adjustment(body: dict):
 @blp.arguments(AdjustmentListArgs, location="query")
 @blp.response(200, list_of(AdjustmentSchema))
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def list_adjustments(args: dict):
     """Every adjustment and decision, newest first."""
     return adjustments.list_adjustments(_tenant(), args)
@@ -89,7 +89,7 @@ def list_adjustments(args: dict):
 @blp.get("/adjustments/<adjustment_id>")
 @blp.response(200, AdjustmentSchema)
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def get_adjustment(adjustment_id: str):
     return adjustments.get_adjustment(_tenant(), adjustment_id)
 
@@ -97,7 +97,7 @@ def get_adjustment(adjustment_id: str):
 @blp.post("/adjustments/<adjustment_id>/approve")
 @blp.response(200, AdjustmentSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def approve_adjustment(adjustment_id: str):
     """Refused for every API client (403 ``approval_requires_staff``): a staff user
     other than the requester approves in the console."""
@@ -108,7 +108,7 @@ def approve_adjustment(adjustment_id: str):
 @blp.arguments(RejectInput)
 @blp.response(200, AdjustmentSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def reject_adjustment(body: dict, adjustment_id: str):
     """Refuse a pending adjustment; nothing is posted."""
     return adjustments.reject_adjustment(

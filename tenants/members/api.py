@@ -47,7 +47,7 @@ Where API.md is silent:
 
 from __future__ import annotations
 
-from jifen.platform.auth.callers import current_caller, require_member, require_scope
+from jifen.platform.auth.callers import CARD, current_caller, requires, tenant
 from jifen.platform.http import list_of
 
 from . import awards, checkout, points, refunds, services, tiering, tokens
@@ -92,7 +92,7 @@ def _tenant() -> str:
 @blp.arguments(MemberInput)
 @blp.response(201, MemberSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def create_member(body: dict):
     """Enrol a customer. Without ``card_number`` a new card is issued; with one (and the
     holder's ``holder_code``), that card gains this membership."""
@@ -103,7 +103,7 @@ def create_member(body: dict):
 @blp.arguments(MemberListArgs, location="query")
 @blp.response(200, list_of(MemberSchema))
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def list_members(args: dict):
     """Members, newest first, filtered by ``external_id`` or ``card_number``."""
     return services.list_members(_tenant(), args)
@@ -112,7 +112,7 @@ def list_members(args: dict):
 @blp.get("/members/<member_id>")
 @blp.response(200, MemberSchema)
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def get_member(member_id: str):
     return services.get_member(_tenant(), member_id)
 
@@ -120,7 +120,7 @@ def get_member(member_id: str):
 @blp.post("/members/<member_id>/freeze")
 @blp.response(200, MemberSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def freeze_member(member_id: str):
     """A frozen member can neither earn nor spend (422 ``member_frozen``)."""
     return services.freeze_member(_tenant(), member_id)
@@ -129,7 +129,7 @@ def freeze_member(member_id: str):
 @blp.post("/members/<member_id>/unfreeze")
 @blp.response(200, MemberSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def unfreeze_member(member_id: str):
     return services.unfreeze_member(_tenant(), member_id)
 
@@ -138,7 +138,7 @@ def unfreeze_member(member_id: str):
 @blp.arguments(MemberTokenInput)
 @blp.response(201, MemberTokenSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def create_member_token(body: dict, member_id: str):
     """A member token for ``/v1/me/*`` (default 1 hour, ``expires_in`` up to 24 hours)."""
     return tokens.issue_member_token(_tenant(), member_id, **body)
@@ -150,7 +150,7 @@ def create_member_token(body: dict, member_id: str):
 @blp.get("/members/<member_id>/balance")
 @blp.response(200, BalanceSchema)
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def get_balance(member_id: str):
     return points.balance(_tenant(), member_id)
 
@@ -159,7 +159,7 @@ def get_balance(member_id: str):
 @blp.arguments(MemberListArgs, location="query")
 @blp.response(200, list_of(TransactionSchema))
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def list_transactions(args: dict, member_id: str):
     """The member's transactions, newest first; ``points`` signed from their side."""
     return points.member_transactions(_tenant(), member_id, args)
@@ -169,7 +169,7 @@ def list_transactions(args: dict, member_id: str):
 @blp.arguments(MemberListArgs, location="query")
 @blp.response(200, list_of(TierChangeSchema))
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def tier_history(args: dict, member_id: str):
     """The member's tier changes, newest first (upgrades, period-end downgrades)."""
     return tiering.tier_history(_tenant(), member_id, args)
@@ -179,7 +179,7 @@ def tier_history(args: dict, member_id: str):
 @blp.arguments(EarnInput)
 @blp.response(201, TransactionSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def earn(body: dict):
     """Points for an order under the program in force (default: 1 per full 100.00,
     shipping excluded, rounded down). A second earn for an order is 409."""
@@ -190,7 +190,7 @@ def earn(body: dict):
 @blp.arguments(EarnBatchInput)
 @blp.response(201, EarnBatchSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def earn_batch(body: dict):
     """Up to 100 earns in one transaction: all post, or none does."""
     return points.earn_batch(_tenant(), body["earns"])
@@ -200,7 +200,7 @@ def earn_batch(body: dict):
 @blp.arguments(AwardInput)
 @blp.response(201, TransactionSchema, alternatives={Adjustment: (202, AdjustmentSchema)})
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def award(body: dict):
     """An event award (signup, checkin, review, referral with ``referee_id``,
     profile_completion) or a manual one (``event: manual`` with ``points`` and
@@ -214,7 +214,7 @@ def award(body: dict):
 @blp.arguments(RedemptionInput)
 @blp.response(201, TransactionSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def redeem(body: dict):
     """Spend points; not enough available is 422 ``insufficient_points``."""
     return points.redeem(_tenant(), **body)
@@ -224,7 +224,7 @@ def redeem(body: dict):
 @blp.arguments(CheckoutQuoteInput)
 @blp.response(200, CheckoutQuoteSchema)
 @blp.doc(**READ)
-@require_scope("points:read", platform=False)
+@requires(tenant("points:read"))
 def checkout_quote(body: dict):
     """The most points usable on an order, their money value and the cash left to pay;
     computes, stores nothing."""
@@ -235,7 +235,7 @@ def checkout_quote(body: dict):
 @blp.arguments(RefundInput)
 @blp.response(201, RefundSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def refund(body: dict):
     """Refund ``amount`` of an order (the rest when omitted): claw back the points it
     earned, in proportion, and restore the points redeemed on it."""
@@ -246,7 +246,7 @@ def refund(body: dict):
 @blp.arguments(HoldInput)
 @blp.response(201, HoldSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def place_hold(body: dict):
     return points.place_hold(_tenant(), **body)
 
@@ -255,7 +255,7 @@ def place_hold(body: dict):
 @blp.arguments(CaptureInput)
 @blp.response(200, HoldSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def capture_hold(body: dict, hold_id: str):
     """Capture all of a pending hold or ``points`` of it; the rest is released."""
     return points.capture_hold(_tenant(), hold_id, **body)
@@ -264,7 +264,7 @@ def capture_hold(body: dict, hold_id: str):
 @blp.post("/holds/<hold_id>/void")
 @blp.response(200, HoldSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def void_hold(hold_id: str):
     return points.void_hold(_tenant(), hold_id)
 
@@ -273,7 +273,7 @@ def void_hold(hold_id: str):
 @blp.arguments(TransferInput)
 @blp.response(201, TransferSchema)
 @blp.doc(**WRITE)
-@require_scope("points:write", platform=False)
+@requires(tenant("points:write"))
 def transfer(body: dict):
     """Gift points between two members of the caller's tenant."""
     return points.transfer(_tenant(), **body)
@@ -285,7 +285,7 @@ def transfer(body: dict):
 @me.get("/wallet")
 @me.response(200, WalletSchema)
 @me.doc(security=[{"bearer": []}])
-@require_member()
+@requires(CARD)
 def wallet():
     """A holder session: every membership of the card, in every tenant, with its balance.
     A member token: its own membership only."""

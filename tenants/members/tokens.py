@@ -4,8 +4,8 @@ the consumer endpoints (``/v1/me/*``, widgets).
 The merchant's backend asks for one (``POST /v1/members/{id}/tokens``) and hands it to
 the customer's browser. A token is a 256-bit random secret with the readable prefix
 ``mt_``; only its SHA-256 digest is stored, and it expires after ``DEFAULT_TTL`` unless
-the request asks for another lifetime up to ``MAX_TTL``. The resolver registered below
-turns ``Authorization: Bearer mt_…`` into ``Caller(kind="member")``.
+the request asks for another lifetime up to ``MAX_TTL``. ``resolve_member_token`` (wired
+on the app) turns ``Authorization: Bearer mt_…`` into ``Caller(kind="member")``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from jifen.platform import clock
 from jifen.platform.auth import secrets
-from jifen.platform.auth.callers import Caller, register_token_resolver
+from jifen.platform.auth.callers import Caller
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Unprocessable
 
@@ -86,6 +86,3 @@ def resolve_member_token(token: str) -> Caller | None:
     if revoked_at is not None or expires_at <= clock.now():
         return None
     return Caller(kind="member", id=member.id, tenant_id=member.tenant_id, card_id=member.card_id)
-
-
-register_token_resolver(resolve_member_token)

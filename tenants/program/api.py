@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from jifen.platform.auth.callers import current_caller, require_scope
-from jifen.platform.errors import Forbidden
+from jifen.platform.auth.callers import current_caller, requires, tenant
 from jifen.platform.http import JifenBlueprint, ListArgs, list_of
 
 from . import services
@@ -20,29 +19,23 @@ from .schemas import (
 
 blp = JifenBlueprint("program", __name__, url_prefix="/v1", description="Program rules")
 SECURITY = [{"oauth2": []}]
+READ = tenant("points:read", "program:write", any_scope=True)
 
 
-def tenant_with_any_scope(*scopes: str) -> str:
-    """The calling tenant's id, if its client holds at least one of ``scopes``."""
-    caller = current_caller()
-    if caller.kind != "client":
-        raise Forbidden("This endpoint needs an API client's access token.")
-    if not caller.scopes.intersection(scopes):
-        raise Forbidden(f"Missing scope: one of {', '.join(scopes)}.", code="missing_scope")
-    if caller.tenant_id is None:
-        raise Forbidden("This endpoint acts for a tenant; use a tenant's client.")
-    return caller.tenant_id
+def _tenant() -> str:
+    return current_caller().tenant_id
 
 
 @blp.route("/program")
 class ProgramResource(MethodView):
     @blp.response(200, ProgramSchema)
     @blp.doc(security=SECURITY)
+    @requires(READ)
     def get(self):
         """The program in force (scope ``points:read`` or ``program:write``)."""
-        return services.get_program(tenant_with_any_scope("points:read", "program:write"))
+        return services.get_program(_tenant())
 
-    @require_scope("program:write", platform=False)
+    @requires(tenant("program:write"))
     @blp.arguments(ProgramInput)
     @blp.response(200, ProgramSchema)
     @blp.doc(security=SECURITY)
@@ -56,10 +49,11 @@ class ProgramResource(MethodView):
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, list_of(ProgramVersionSchema))
 @blp.doc(security=SECURITY)
+@requires(READ)
 def list_versions(args: dict):
     """Every version of the program, newest first: who changed what, and when (scope
     ``points:read`` or ``program:write``)."""
-    tenant_id = tenant_with_any_scope("points:read", "program:write")
+    tenant_id = _tenant()
     return services.list_versions(tenant_id, args)
 
 
@@ -67,7 +61,8 @@ def list_versions(args: dict):
 @blp.arguments(SimulateInput)
 @blp.response(200, SimulationSchema)
 @blp.doc(security=SECURITY)
+@requires(READ)
 def simulate(body: dict):
     """What an earn request would award, with the breakdown; posts nothing (scope
     ``points:read`` or ``program:write``). ``program`` tries a draft document instead."""
-    return services.simulate_earn(tenant_with_any_scope("points:read", "program:write"), body)
+    return services.simulate_earn(_tenant(), body)
