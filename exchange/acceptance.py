@@ -38,9 +38,9 @@ from jifen.platform.billing.limits import check_feature
 from jifen.platform.clearing import ClearingKind, ClearingRecord
 from jifen.platform.db import run_in_transaction, unit_of_work
 from jifen.platform.errors import InvalidState, MemberFrozen, NotFound, Unprocessable
-from jifen.platform.http import cursor_page
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Account, Hold, HoldStatus, Kind, Lot, LotConsumption
+from jifen.platform.paging import cursor_page
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.holders import services as holders
 from jifen.tenants.members.model import Card, Member

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from jifen.platform import clock
 from jifen.platform.billing.limits import check_feature
+from jifen.platform.cache import ProcessCache
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, NotFound, Unprocessable
 from jifen.platform.ids import new_id
@@ -162,7 +163,7 @@ def latest_fee_schedule() -> Any:
 
 
 # A stored version never changes, so each process keeps the ones it has read, by id.
-_fee_schedules: dict[str, FeeScheduleView] = {}
+_fee_schedules: ProcessCache[str, FeeScheduleView] = ProcessCache(size=256)
 
 
 def fee_schedule_version(session: Session, schedule_id: str | None) -> FeeScheduleView:
@@ -185,7 +186,7 @@ def fee_schedule_version(session: Session, schedule_id: str | None) -> FeeSchedu
         card_daily_limit=row.card_daily_limit,
     )
     view = FeeScheduleView(row.id, row.version, schedule, row.created, row.created_by)
-    _fee_schedules[schedule_id] = view
+    _fee_schedules.put(schedule_id, view)
     return view
 
 

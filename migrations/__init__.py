@@ -6,50 +6,20 @@ row-level security are written by hand with ``op.execute``; autogenerate misses 
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import MetaData
 
 HERE = Path(__file__).parent
 
-# Every module that defines tables. Migrations, the schema test and ``jifen`` load these.
-MODEL_MODULES = [
-    "jifen.platform.auth.model",
-    "jifen.platform.idempotency",
-    "jifen.tenants.model",
-    "jifen.tenants.program.model",
-    "jifen.platform.ledger.model",
-    "jifen.tenants.members.model",
-    "jifen.platform.webhooks.model",
-    "jifen.platform.billing.model",
-    "jifen.exchange.model",
-    "jifen.platform.clearing.records",
-    "jifen.settlement.model",
-    "jifen.tenants.members.orders",
-    "jifen.tenants.program.history",
-    "jifen.tenants.catalog.model",
-    "jifen.widgets.model",
-    "jifen.tenants.alliances.model",
-    "jifen.tenants.lottery.model",
-    "jifen.platform.console.activity",
-    "jifen.tenants.holders.model",
-    "jifen.platform.throttle",
-    "jifen.platform.messages.model",
-]
 
-
-def load_models():
-    from jifen.platform.db import Base
-
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
-    return Base.metadata
-
-
-def alembic_config(url: str) -> AlembicConfig:
+def alembic_config(url: str, metadata: MetaData | None = None) -> AlembicConfig:
+    """``metadata`` (every table: ``platform.shell.areas.load_models()``) is needed only
+    to compare the schema with the models; this package imports no model itself."""
     config = AlembicConfig()
+    config.attributes["target_metadata"] = metadata
     config.set_main_option("script_location", str(HERE))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

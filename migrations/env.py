@@ -4,9 +4,7 @@ no alembic.ini, so nothing puts the repository root on ``sys.path``."""
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from jifen.migrations import load_models
-
-target_metadata = load_models()
+target_metadata = context.config.attributes.get("target_metadata")
 url = context.config.get_main_option("sqlalchemy.url")
 
 

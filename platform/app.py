@@ -1,4 +1,5 @@
-"""The application factory: ``create_app(config)`` wires every area of Jifen together.
+"""The base of the application: a Flask app with Jifen's settings, database, jobs,
+OAuth and request hooks, and an empty API; ``shell.app.create_app`` adds the areas.
 
 Order matters only in one place: the request hooks. For each request we (1) assign a
 request id, (2) resolve the caller from the bearer token, (3) apply the caller's plan
@@ -11,28 +12,34 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, Response, g, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from . import idempotency
+from . import idempotency, jobs
 from .auth import callers
+from .auth.model import ALL_SCOPES
 from .auth.oauth import init_oauth
 from .billing import guard as billing_guard
 from .config import Config
-from .db import Database, make_engine, set_default_database
+from .db import Database, make_engine
 from .errors import JifenError
 from .http import JifenApi, error_response, jifen_error_response, unstorable_text_in_request
 from .logs import configure_logging
+from .webhooks import delivery as webhook_delivery
 
 log = logging.getLogger("jifen.request")
 STATIC = Path(__file__).parent / "static"
 
+# An HTML page for an error on a page route (the consoles'), or None for the JSON envelope.
+ErrorPage = Callable[[Exception], Response | None]
 
-def create_app(config: Config | None = None) -> Flask:
-    config = config or Config.from_env()
+
+def base_app(config: Config) -> Flask:
+    """The app with everything that is not an area: settings, database, jobs, OAuth,
+    the request hooks, the static files and ``/healthz``."""
     configure_logging(json_lines=config.log_json)
     app = Flask("jifen", static_folder=None)
     app.config.update(
@@ -49,26 +56,13 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
     )
     app.extensions["jifen.config"] = config
-    database = Database(
+    app.extensions["jifen.db"] = Database(
         make_engine(config.database_url, role=None if config.is_sqlite else config.database_role)
     )
-    app.extensions["jifen.db"] = database
-    set_default_database(database)
-
-    from . import jobs
-
     jobs.init_app(app, config)
-    from .webhooks import delivery as webhook_delivery
-
-    webhook_delivery.allow_private_addresses = config.webhooks_allow_private
-    webhook_delivery.lease = timedelta(seconds=config.webhook_lease_seconds)
+    webhook_delivery.init_app(app, config)
     init_oauth(app, token_ttl_seconds=config.access_token_ttl_seconds)
-    callers.init_app(app, resolvers=_token_resolvers())
     _install_request_hooks(app, config)
-    _register_api(app)
-    from .console import init_app as init_console
-
-    init_console(app)
 
     @app.get("/static/<path:filename>")
     def static_file(filename: str) -> Response:
@@ -81,36 +75,8 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
-def _token_resolvers() -> list[callers.TokenResolver]:
-    """How a bearer token becomes a caller: API clients' access tokens (``at_``), member
-    tokens (``mt_``), holder sessions (``hs_``)."""
-    from jifen.tenants.holders.services import resolve_holder_session
-    from jifen.tenants.members.tokens import resolve_member_token
-
-    from .auth.services import resolve_access_token
-
-    return [resolve_access_token, resolve_member_token, resolve_holder_session]
-
-
-def _register_api(app: Flask) -> None:
-    from jifen.exchange.api import BLUEPRINTS as exchange_blueprints
-    from jifen.exchange.settings import spu_rate_of
-    from jifen.settlement.api import BLUEPRINTS as settlement_blueprints
-    from jifen.tenants.alliances.api import blp as alliances_blp
-    from jifen.tenants.api import blp as tenants_blp
-    from jifen.tenants.catalog.api import blp as catalog_blp
-    from jifen.tenants.holders.api import BLUEPRINTS as holder_blueprints
-    from jifen.tenants.lottery.api import BLUEPRINTS as lottery_blueprints
-    from jifen.tenants.members.api import blp as members_blp
-    from jifen.tenants.members.api import me as consumer_blp
-    from jifen.tenants.program.api import blp as program_blp
-    from jifen.widgets import init_app as init_widgets
-
-    from .billing.api import blp as billing_blp
-    from .clearing import install_spu_rates
-    from .jobs_api import blp as jobs_blp
-    from .webhooks.api import blp as webhooks_blp
-
+def new_api(app: Flask) -> JifenApi:
+    """The public API, v1, with its security schemes and no blueprint yet."""
     api = JifenApi(
         app,
         spec_kwargs={
@@ -125,46 +91,30 @@ def _register_api(app: Flask) -> None:
             "flows": {
                 "clientCredentials": {
                     "tokenUrl": "/oauth/token",
-                    "scopes": {scope: scope for scope in callers_scopes()},
+                    "scopes": {scope: scope for scope in ALL_SCOPES},
                 }
             },
         },
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    api.register_blueprint(tenants_blp)
-    api.register_blueprint(program_blp)
-    api.register_blueprint(members_blp)
-    api.register_blueprint(consumer_blp)
-    for blueprint in holder_blueprints:
-        api.register_blueprint(blueprint)
-    api.register_blueprint(catalog_blp)
-    api.register_blueprint(alliances_blp)
-    for blueprint in lottery_blueprints:
-        api.register_blueprint(blueprint)
-    api.register_blueprint(jobs_blp)
-    api.register_blueprint(webhooks_blp)
-    for blueprint in exchange_blueprints:
-        api.register_blueprint(blueprint)
-    install_spu_rates(app, spu_rate_of)
-    api.register_blueprint(billing_blp)
-    for blueprint in settlement_blueprints:
-        api.register_blueprint(blueprint)
-    init_widgets(app, api)
+    return api
 
-    from .console.errors import page_for as console_page
 
-    # Console pages get HTML error pages; everything else keeps the JSON envelope.
+def install_error_handlers(app: Flask, api: JifenApi, page_for: ErrorPage) -> None:
+    """Errors on page routes get ``page_for``'s HTML page; everything else keeps the JSON
+    envelope."""
+
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> Response:
-        return console_page(error) or api.handle_http_exception(error)
+        return page_for(error) or api.handle_http_exception(error)
 
     @app.errorhandler(JifenError)
     def handle_jifen_error(error: JifenError) -> Response:
-        return console_page(error) or jifen_error_response(error)
+        return page_for(error) or jifen_error_response(error)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
-        page = console_page(error)
+        page = page_for(error)
         if page is not None:
             return page
         log.exception("unhandled error")
@@ -182,12 +132,6 @@ def _loggable_path() -> str:
         if isinstance(value, str) and value:
             path = path.replace(value, "[redacted]")
     return path
-
-
-def callers_scopes() -> list[str]:
-    from .auth.model import ALL_SCOPES
-
-    return list(ALL_SCOPES)
 
 
 def _install_request_hooks(app: Flask, config: Config) -> None:

@@ -1,41 +1,55 @@
 """``jifen audit``: every invariant the platform promises, checked against the database.
 
-Areas register checks with ``@invariant``; each returns a list of human-readable
-violations (empty when all is well). The ledger registers its own (DESIGN.md, The
-ledger); the foundation checks what it owns.
+Each area marks its checks with ``@invariant``; each returns a list of human-readable
+violations (empty when all is well). The composition root (``platform.shell``) registers
+the modules holding them at app creation (``register_checks``). The ledger has its own
+(DESIGN.md, The ledger); the foundation checks what it owns.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
 
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from . import registry
 from .db import unit_of_work
 
-AUDIT_MODULES = [
-    "jifen.platform.audit",
-    "jifen.platform.ledger.audit",
-    "jifen.exchange.audit",
-    "jifen.settlement.audit",
-]
-
-_checks: dict[str, Callable[[], list[str]]] = {}
+Check = Callable[[], list[str]]
 
 
-def invariant(name: str) -> Callable:
-    def register(check: Callable[[], list[str]]) -> Callable[[], list[str]]:
-        _checks[name] = check
-        return check
+@dataclass(frozen=True)
+class Invariant:
+    name: str
+    check: Check
 
-    return register
+
+def invariant(name: str) -> Callable[[Check], Check]:
+    """Mark ``check`` as the audit of invariant ``name``."""
+
+    def mark(check: Check) -> Check:
+        return registry.mark(check, "invariant", Invariant(name, check))
+
+    return mark
+
+
+def register_checks(app: Flask, modules: Iterable[ModuleType]) -> None:
+    """Register the checks defined in ``modules`` (``app.extensions["jifen.audit"]``)."""
+    checks = app.extensions.setdefault("jifen.audit", {})
+    for found in registry.marked(modules, "invariant"):
+        checks[found.name] = found.check
+
+
+def checks() -> dict[str, Check]:
+    """The app's checks by invariant name."""
+    return dict(current_app.extensions["jifen.audit"])
 
 
 def run_all() -> dict[str, list[str]]:
-    for module in AUDIT_MODULES:
-        importlib.import_module(module)
-    return {name: check() for name, check in _checks.items()}
+    return {name: check() for name, check in checks().items()}
 
 
 @invariant("idempotency keys have at most one effect")
@@ -49,17 +63,3 @@ def _one_record_per_key() -> list[str]:
             .having(func.count() > 1)
         ).all()
     return [f"key {key!r} of {caller} is stored {2}+ times" for caller, key in duplicates]
-
-
-@invariant("every tenant owns exactly one currency")
-def _one_currency_per_tenant() -> list[str]:
-    from jifen.tenants.model import Currency, Tenant
-
-    with unit_of_work(platform=True) as uow:
-        rows = uow.session.execute(
-            select(Tenant.id, func.count(Currency.id))
-            .outerjoin(Currency, Currency.tenant_id == Tenant.id)
-            .group_by(Tenant.id)
-            .having(func.count(Currency.id) != 1)
-        ).all()
-    return [f"tenant {tenant_id} has {count} currencies" for tenant_id, count in rows]

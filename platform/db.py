@@ -192,22 +192,13 @@ class Database:
         self.engine.dispose()
 
 
-_default_database: Database | None = None
-
-
-def set_default_database(database: Database) -> None:
-    global _default_database
-    _default_database = database
-
-
 def get_database() -> Database:
+    """The app's database (``app.extensions["jifen.db"]``); needs an app context."""
     from flask import current_app, has_app_context
 
-    if has_app_context() and "jifen.db" in current_app.extensions:
-        return current_app.extensions["jifen.db"]
-    if _default_database is None:
-        raise RuntimeError("no database configured: create_app() first")
-    return _default_database
+    if not has_app_context() or "jifen.db" not in current_app.extensions:
+        raise RuntimeError("no database: work inside the app context of create_app()")
+    return current_app.extensions["jifen.db"]
 
 
 class UnitOfWork:

@@ -17,8 +17,7 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from . import clock, idempotency
@@ -300,34 +299,6 @@ def list_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     return _list_schemas[item_schema]
 
 
-def cursor_page(session: Session, statement: Any, model: Any, args: dict) -> dict:
-    """Newest first, ``limit`` items after the ``starting_after`` id (API.md, Lists).
-
-    ``statement`` is a select of ``model`` already filtered (and tenant-scoped by the
-    unit of work); an unknown or foreign ``starting_after`` is a 404 like any other id.
-    """
-    from .errors import NotFound
-
-    limit = args["limit"]
-    cursor_id = args.get("starting_after")
-    if cursor_id:
-        cursor = session.execute(
-            statement.with_only_columns(model.created, model.id).where(model.id == cursor_id)
-        ).one_or_none()
-        if cursor is None:
-            raise NotFound(f"No such object: {cursor_id}", param="starting_after")
-        statement = statement.where(
-            or_(
-                model.created < cursor.created,
-                and_(model.created == cursor.created, model.id < cursor.id),
-            )
-        )
-    rows = session.scalars(
-        statement.order_by(model.created.desc(), model.id.desc()).limit(limit + 1)
-    ).all()
-    return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}
-
-
 def unstorable_text_in_request() -> tuple[str, str] | None:
     """``(where, code)`` of text in the request (its path, query, form or JSON body) that
     no database can store — a NUL character (``nul_character``: PostgreSQL text cannot
@@ -380,4 +351,4 @@ def wants_json() -> bool:
     )
 
 
-__all__ = ["JifenApi", "JifenBlueprint", "cursor_page", "list_of", "select"]
+__all__ = ["JifenApi", "JifenBlueprint", "list_of", "select"]

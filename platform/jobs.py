@@ -4,9 +4,12 @@
   work has committed, so a fast worker never reads a row that is not there yet. Inline,
   ``fn`` simply runs then, in this process.
 * A ``job_id`` makes a duplicate enqueue a no-op while the first is still known to RQ.
-* Periodic jobs live in one registry (``@periodic``). ``jifen cron`` hands the registry to
-  RQ's cron scheduler; the scheduled target only enqueues the real job under a job id
-  keyed by the period, with ``Retry``, so two ticks of one period run it once.
+* ``@periodic`` marks a periodic job; the composition root (``platform.shell``) hands the
+  modules holding them to ``register_periodic`` at app creation, and the app keeps the
+  registry with its other job settings (``app.extensions["jifen.jobs"]``). ``jifen cron``
+  hands the registry to RQ's cron scheduler; the scheduled target only enqueues the real
+  job under a job id keyed by the period, with ``Retry``, so two ticks of one period run
+  it once.
   ``POST /v1/platform/jobs`` and ``jifen run-job`` run one now.
 
 Jobs take ids, not objects, and call one service; every job is idempotent because RQ
@@ -15,17 +18,17 @@ delivers at least once.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 
-from . import clock
+from . import clock, registry
 from .config import Config
 from .db import UnitOfWork
 from .errors import Unprocessable
@@ -34,19 +37,6 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("default", "ledger", "settlement", "webhooks")
 RETRY_INTERVALS = [10, 60, 300]
-
-# Modules that register periodic jobs; imported lazily so that ``platform`` never
-# imports the areas that depend on it.
-PERIODIC_JOB_MODULES = [
-    "jifen.platform.housekeeping",
-    "jifen.platform.webhooks.delivery",
-    "jifen.platform.messages.services",
-    "jifen.platform.ledger.jobs",
-    "jifen.exchange.jobs",
-    "jifen.platform.billing.jobs",
-    "jifen.settlement.jobs",
-    "jifen.tenants.program.jobs",
-]
 
 
 @dataclass(frozen=True)
@@ -58,25 +48,45 @@ class PeriodicJob:
     description: str = ""
 
 
-_periodic: dict[str, PeriodicJob] = {}
-_redis_url: str | None = None
-_queue_prefix = ""  # lets several deployments (or test runs) share one Redis
+@dataclass
+class JobSettings:
+    """Where jobs go, kept on the app as ``app.extensions["jifen.jobs"]``."""
+
+    redis_url: str | None
+    queue_prefix: str = ""  # lets several deployments (or test runs) share one Redis
+    periodic: dict[str, PeriodicJob] = field(default_factory=dict)
 
 
 def periodic(name: str, *, cron: str, queue: str = "default") -> Callable:
-    """Register ``fn`` (no arguments, returns a JSON-able summary) as a periodic job."""
+    """Mark ``fn`` (no arguments, returns a JSON-able summary) as a periodic job; it runs
+    once its module is registered (``register_periodic``)."""
 
-    def register(fn: Callable[[], dict]) -> Callable[[], dict]:
-        _periodic[name] = PeriodicJob(name, fn, cron, queue, (fn.__doc__ or "").strip())
-        return fn
+    def mark(fn: Callable[[], dict]) -> Callable[[], dict]:
+        job = PeriodicJob(name, fn, cron, queue, (fn.__doc__ or "").strip())
+        return registry.mark(fn, "periodic_job", job)
 
-    return register
+    return mark
+
+
+def init_app(app: Flask, config: Config) -> None:
+    app.extensions["jifen.jobs"] = JobSettings(config.redis_url, config.queue_prefix)
+
+
+def register_periodic(app: Flask, modules: Iterable[ModuleType]) -> None:
+    """Register the periodic jobs defined in ``modules``."""
+    registered = app.extensions["jifen.jobs"].periodic
+    for job in registry.marked(modules, "periodic_job"):
+        if job.name in registered:
+            raise ValueError(f"two periodic jobs are named {job.name!r}")
+        registered[job.name] = job
+
+
+def settings() -> JobSettings:
+    return current_app.extensions["jifen.jobs"]
 
 
 def periodic_jobs() -> dict[str, PeriodicJob]:
-    for module in PERIODIC_JOB_MODULES:
-        importlib.import_module(module)
-    return dict(_periodic)
+    return dict(settings().periodic)
 
 
 def run_periodic(name: str) -> dict:
@@ -89,29 +99,23 @@ def run_periodic(name: str) -> dict:
     return job.run()
 
 
-def init_app(app: Flask, config: Config) -> None:
-    global _redis_url, _queue_prefix
-    _redis_url = config.redis_url
-    _queue_prefix = config.queue_prefix
-    app.extensions["jifen.jobs"] = {"redis_url": config.redis_url}
-
-
 def is_inline() -> bool:
-    return _redis_url is None
+    return settings().redis_url is None
 
 
 def redis_connection():
     from redis import Redis
 
-    if _redis_url is None:
+    redis_url = settings().redis_url
+    if redis_url is None:
         raise RuntimeError("JIFEN_REDIS_URL is not set: jobs run inline")
-    return Redis.from_url(_redis_url)
+    return Redis.from_url(redis_url)
 
 
 def queue(name: str = "default"):
     from rq import Queue
 
-    return Queue(_queue_prefix + name, connection=redis_connection())
+    return Queue(settings().queue_prefix + name, connection=redis_connection())
 
 
 def enqueue(fn: Callable, *args: Any, job_id: str | None = None, queue_name: str = "default"):
@@ -173,7 +177,8 @@ def dispatch_periodic(name: str) -> None:
 def work(queues: list[str] | None = None, *, burst: bool = False) -> None:
     from rq import Worker
 
-    names = [_queue_prefix + name for name in queues or QUEUES]
+    prefix = settings().queue_prefix
+    names = [prefix + name for name in queues or QUEUES]
     worker = Worker(names, connection=redis_connection())
     worker.work(burst=burst, with_scheduler=True)
 
@@ -185,7 +190,7 @@ def run_cron() -> None:
     for job in periodic_jobs().values():
         scheduler.register(
             dispatch_periodic,
-            queue_name=_queue_prefix + job.queue,
+            queue_name=settings().queue_prefix + job.queue,
             kwargs={"name": job.name},
             cron=job.cron,
         )

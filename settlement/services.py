@@ -46,7 +46,7 @@ from jifen.platform import clock
 from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
-from jifen.platform.http import cursor_page
+from jifen.platform.paging import cursor_page
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.model import Tenant
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from jifen.platform import clock
 from jifen.platform.clearing import ClearingRecord
 from jifen.platform.db import unit_of_work
-from jifen.platform.http import cursor_page
+from jifen.platform.paging import cursor_page
 
 from . import netting
 from .model import Position, SettlementBatch

@@ -1,6 +1,6 @@
 """Stripe's webhooks about settlement's own objects (``POST /v1/stripe/webhooks``, which
-billing verifies and deduplicates by event id; this module is registered with
-``platform.billing.stripe_webhooks.event_handler``).
+billing verifies and deduplicates by event id; ``platform.shell`` registers
+``take`` with ``platform.billing.stripe_webhooks``).
 
 What each event changes on the batch line (payment instruction) it is about:
 
@@ -48,7 +48,7 @@ import logging
 from sqlalchemy import select
 
 from jifen.platform import clock, jobs
-from jifen.platform.billing.stripe_webhooks import Handled, event_handler
+from jifen.platform.billing.stripe_webhooks import Handled
 from jifen.platform.db import UnitOfWork
 
 from . import connect
@@ -75,7 +75,6 @@ TYPES = SUCCEEDED | FAILED | DEAD | TRANSFERS | PAYOUTS | ACCOUNTS
 FINISHED = {"reversed", "canceled", "void"}
 
 
-@event_handler
 def take(uow: UnitOfWork, event: dict) -> Handled | None:
     """Apply one verified, first-seen Stripe event to settlement; None: not ours."""
     kind = event.get("type")

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).parent))
 
 from jifen.migrations import upgrade  # noqa: E402
-from jifen.platform.app import create_app  # noqa: E402
 from jifen.platform.config import Config  # noqa: E402
+from jifen.platform.shell.app import create_app  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("JIFEN_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("JIFEN_TEST_REDIS_URL")

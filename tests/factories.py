@@ -7,8 +7,11 @@ other.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def unique(prefix: str) -> str:
@@ -135,3 +138,16 @@ def holder_token(card_number: str) -> str:
         card_id = uow.session.scalar(select(Card.id).where(Card.number == card_number))
     assert card_id is not None, card_number
     return holders.sign_in_with(card_id, via="code").token
+
+
+def in_app_context(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` run in the current app's context, for a thread (threads start without one)."""
+    from flask import current_app
+
+    app = current_app._get_current_object()
+
+    def run(*args: Any) -> T:
+        with app.app_context():
+            return fn(*args)
+
+    return run

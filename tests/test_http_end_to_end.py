@@ -36,7 +36,7 @@ def server(database_url):
         [
             sys.executable,
             "-m",
-            "jifen.platform.cli",
+            "jifen.platform.shell.cli",
             "serve",
             "--port",
             str(port),

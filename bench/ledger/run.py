@@ -65,8 +65,8 @@ def configure(url: str) -> None:
 def make_app():
     import logging
 
-    from jifen.platform.app import create_app
     from jifen.platform.config import Config
+    from jifen.platform.shell.app import create_app
 
     app = create_app(Config.from_env(log_json=False))
     logging.getLogger().setLevel(logging.WARNING)
@@ -251,7 +251,7 @@ def http_figures(url, tenants, *, seconds) -> dict:
         sys.exit("(d) needs wrk: apt-get install wrk")
     port = free_port()
     env = {**os.environ, "JIFEN_DATABASE_URL": url, "JIFEN_LOG_FORMAT": "text"}
-    command = [sys.executable, "-m", "jifen.platform.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "jifen.platform.shell.cli", "serve", "--port", str(port)]
     with server_process([*command, "--workers", str(HTTP_WORKERS)], port, env, settle=2):
         peak = wrk(port, tenants, seconds=seconds, connections=8, pause_ms=0)
         half_rate = peak["rate"] / 2

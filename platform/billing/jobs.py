@@ -1,5 +1,6 @@
-"""Billing's background work: keeping Stripe in step with an account, ending grace
-periods, and reporting last month's active members. Each is idempotent."""
+"""Billing's periodic work: ending grace periods and reporting last month's active
+members. Each is idempotent. (Keeping Stripe in step with an account is enqueued by
+``services`` itself, after the commit that changed the account.)"""
 
 from __future__ import annotations
 
@@ -7,11 +8,6 @@ from jifen.platform import clock
 from jifen.platform.jobs import periodic
 
 from . import services, usage
-
-
-def sync_with_stripe(tenant_id: str) -> dict:
-    """Enqueued after signup and after each plan change (Stripe mode only)."""
-    return services.sync_with_stripe(tenant_id)
 
 
 @periodic("billing-grace", cron="*/15 * * * *")

@@ -2,7 +2,7 @@
 step, take Stripe's webhooks, end grace periods and report monthly usage.
 
 Stripe is never called inside a database transaction: a use case commits first and
-enqueues ``jobs.sync_with_stripe`` after the commit; the job reads, calls Stripe with
+enqueues ``sync_with_stripe`` after the commit; the job reads, calls Stripe with
 deterministic idempotency keys, then records what Stripe answered in a new unit of work.
 Without ``STRIPE_API_KEY`` (manual mode) nothing is enqueued and nothing calls Stripe.
 """
@@ -53,11 +53,9 @@ def _store_state(account: BillingAccount, state: BillingState) -> None:
 
 def _sync_after_commit(uow: UnitOfWork, account: BillingAccount) -> None:
     if settings().stripe_api_key:
-        from . import jobs as billing_jobs
-
         jobs.enqueue_after_commit(
             uow,
-            billing_jobs.sync_with_stripe,
+            sync_with_stripe,
             account.tenant_id,
             job_id=f"billing-sync-{account.tenant_id}-{account.plan_version}",
         )

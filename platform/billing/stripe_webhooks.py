@@ -8,21 +8,23 @@ tolerance from our clock, so a captured delivery cannot be replayed later.
 
 The verify and parse functions here are pure; ``services.handle_stripe_webhook`` does
 the rest. Other areas take the events about their own Stripe objects (settlement:
-transfers, payouts, its PaymentIntents and invoices) through ``event_handler``: each
-handler sees every verified, not yet seen event inside the unit of work that records it,
-and returns ``Handled`` for an event it took (billing then leaves it alone) or None.
+transfers, payouts, its PaymentIntents and invoices) through a handler that the
+composition root registers (``register_event_handlers``): each handler sees every
+verified, not yet seen event inside the unit of work that records it, and returns
+``Handled`` for an event it took (billing then leaves it alone) or None.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from flask import Flask, current_app
 
 from jifen.platform.errors import BadRequest
 
@@ -40,11 +42,6 @@ OCCURRENCES = {
 }
 
 
-# Modules that register event handlers; imported lazily so that ``platform`` never
-# imports the areas that depend on it.
-EVENT_HANDLER_MODULES = ["jifen.settlement.stripe_events"]
-
-
 @dataclass(frozen=True)
 class Handled:
     outcome: str  # stored with the event id (at most 32 characters)
@@ -52,19 +49,15 @@ class Handled:
 
 
 EventHandler = Callable[[Any, dict], Handled | None]  # (unit of work, the event)
-_handlers: list[EventHandler] = []
 
 
-def event_handler(fn: EventHandler) -> EventHandler:
-    if fn not in _handlers:
-        _handlers.append(fn)
-    return fn
+def register_event_handlers(app: Flask, handlers: list[EventHandler]) -> None:
+    """Keep the areas' handlers on the app (``app.extensions["jifen.stripe_events"]``)."""
+    app.extensions["jifen.stripe_events"] = list(handlers)
 
 
 def event_handlers() -> list[EventHandler]:
-    for module in EVENT_HANDLER_MODULES:
-        importlib.import_module(module)
-    return list(_handlers)
+    return list(current_app.extensions["jifen.stripe_events"])
 
 
 class InvalidSignature(BadRequest):

@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from jifen.platform import clock
+from jifen.platform.cache import ProcessCache
 from jifen.platform.db import insert_rows, is_unique_violation
 from jifen.platform.errors import Unprocessable
 from jifen.platform.ids import new_id
@@ -132,7 +133,7 @@ class TenantAccount:
 # Tenant-wide accounts never change once created, so each process remembers their ids
 # and skips a query per posting. Only accounts read back from the database are kept: one
 # created by a transaction that may still roll back is not.
-_tenant_accounts: dict[tuple[str, str, str], TenantAccount] = {}
+_tenant_accounts: ProcessCache[tuple[str, str, str], TenantAccount] = ProcessCache(size=4096)
 
 
 def tenant_account(session: Session, *, tenant_id: str, asset: str, type: str) -> TenantAccount:
@@ -168,7 +169,7 @@ def tenant_account(session: Session, *, tenant_id: str, asset: str, type: str) -
         account.id, account.tenant_id, account.asset, account.type, account.may_go_negative
     )
     if found is not None:
-        _tenant_accounts[key] = reference
+        _tenant_accounts.put(key, reference)
     return reference
 
 

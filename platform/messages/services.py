@@ -32,8 +32,8 @@ from sqlalchemy import or_, select, update
 from jifen.platform import clock, jobs
 from jifen.platform.db import UnitOfWork, unit_of_work
 from jifen.platform.errors import Unprocessable
-from jifen.platform.http import cursor_page
 from jifen.platform.ids import new_id
+from jifen.platform.paging import cursor_page
 
 from . import channels, rendering
 from .model import Channel, Message, Status

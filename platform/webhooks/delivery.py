@@ -18,13 +18,16 @@ import json
 import logging
 import socket
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
+from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 
 from jifen.platform import clock, jobs
+from jifen.platform.config import Config
 from jifen.platform.db import UnitOfWork, unit_of_work
 from jifen.platform.http import Timestamp
 
@@ -35,15 +38,31 @@ log = logging.getLogger(__name__)
 
 BACKOFF = [timedelta(seconds=s) for s in (10, 60, 300, 1800, 7200, 21600, 43200)]
 MAX_ATTEMPTS = len(BACKOFF) + 1
-# How long a worker owns a delivery it is sending; a worker killed mid-send leaves it to
-# be retried once the lease runs out. Longer than the HTTP timeout.
-lease = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10
 RELAY_BATCH = 500
 
-# Loopback and private addresses are refused unless allowed (tests, local development):
-# a tenant must not make Jifen call into its own network.
-allow_private_addresses = False
+
+@dataclass
+class DeliverySettings:
+    """Kept on the app as ``app.extensions["jifen.webhooks"]``."""
+
+    # How long a worker owns a delivery it is sending; a worker killed mid-send leaves it
+    # to be retried once the lease runs out. Longer than the HTTP timeout.
+    lease: timedelta
+    # Loopback and private addresses are refused unless allowed (tests, local
+    # development): a tenant must not make Jifen call into its own network.
+    allow_private_addresses: bool
+
+
+def init_app(app: Flask, config: Config) -> None:
+    app.extensions["jifen.webhooks"] = DeliverySettings(
+        lease=timedelta(seconds=config.webhook_lease_seconds),
+        allow_private_addresses=config.webhooks_allow_private,
+    )
+
+
+def settings() -> DeliverySettings:
+    return current_app.extensions["jifen.webhooks"]
 
 
 def send_after_commit(uow: UnitOfWork, delivery_id: str) -> None:
@@ -65,7 +84,7 @@ def deliver(delivery_id: str) -> str:
                 Delivery.next_attempt_at <= now,
                 or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
             )
-            .values(locked_until=now + lease)
+            .values(locked_until=now + settings().lease)
         ).rowcount
         if leased != 1:
             return "skipped"
@@ -115,7 +134,7 @@ def _refuse_private_address(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("not an http(s) URL")
-    if allow_private_addresses:
+    if settings().allow_private_addresses:
         return
     for info in socket.getaddrinfo(parts.hostname, parts.port or 443):
         address = ipaddress.ip_address(info[4][0])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from jifen.platform import clock
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import InvalidState, NotFound, Unprocessable
-from jifen.platform.http import cursor_page
+from jifen.platform.paging import cursor_page
 
 from . import delivery, signing
 from .events import emit, validate_event_types

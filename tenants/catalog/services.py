@@ -43,9 +43,9 @@ from jifen.platform.errors import (
     NotFound,
     Unprocessable,
 )
-from jifen.platform.http import cursor_page
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind, Transaction
+from jifen.platform.paging import cursor_page
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.members import wallets
 from jifen.tenants.members.services import load_member, looks_like_id

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from jifen.platform import clock, ledger
 from jifen.platform.db import run_in_transaction, unit_of_work
 from jifen.platform.errors import InvalidState, MemberFrozen, NotFound, Unprocessable
-from jifen.platform.http import cursor_page
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
+from jifen.platform.paging import cursor_page
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.members import wallets
 from jifen.tenants.members.services import load_member, looks_like_id

@@ -45,9 +45,9 @@ from jifen.platform import clock, ledger
 from jifen.platform.auth.model import StaffRole, StaffUser
 from jifen.platform.db import UnitOfWork, run_in_transaction, unit_of_work
 from jifen.platform.errors import Conflict, Forbidden, InsufficientPoints, NotFound, Unprocessable
-from jifen.platform.http import cursor_page
 from jifen.platform.ids import new_id
 from jifen.platform.ledger.model import Kind
+from jifen.platform.paging import cursor_page
 from jifen.platform.webhooks.events import emit
 from jifen.tenants.program.expiry import expires_at
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, MemberFrozen, NotFound, Unprocessable
-from jifen.platform.http import cursor_page
+from jifen.platform.paging import cursor_page
 from jifen.tenants.holders import services as holders
 from jifen.tenants.model import Currency, Tenant
 

@@ -136,7 +136,7 @@ def upgrade_on_earn(
 
 def tier_history(tenant_id: str, member_id: str, args: dict) -> dict:
     """The member's tier changes, newest first. Raises NotFound."""
-    from jifen.platform.http import cursor_page
+    from jifen.platform.paging import cursor_page
 
     from .services import load_member
 

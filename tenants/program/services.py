@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jifen.platform import clock
+from jifen.platform.cache import ProcessCache
 from jifen.platform.db import unit_of_work
 from jifen.platform.errors import Conflict, Unprocessable
-from jifen.platform.http import cursor_page
+from jifen.platform.paging import cursor_page
 from jifen.tenants.model import DEFAULT_TIME_ZONE, Tenant
 
 from .earning import MemberContext, Order, compute_earn
@@ -87,9 +88,8 @@ def latest_program_version(tenant_id: Any) -> Any:
 
 
 # A stored version never changes, so each process keeps the programs it has parsed, by
-# version id (bounded: the oldest is dropped first).
-_parsed_programs: dict[str, tuple[Program, int]] = {}
-_PARSED_PROGRAMS_KEPT = 1024
+# version id.
+_parsed_programs: ProcessCache[str, tuple[Program, int]] = ProcessCache(size=1024)
 
 
 def program_version(session: Session, version_id: str | None) -> tuple[Program, int]:
@@ -108,9 +108,7 @@ def program_version(session: Session, version_id: str | None) -> tuple[Program, 
             .one()
         )
         known = parse_program(row.document), row.version
-        if len(_parsed_programs) >= _PARSED_PROGRAMS_KEPT:
-            del _parsed_programs[next(iter(_parsed_programs))]
-        _parsed_programs[version_id] = known
+        _parsed_programs.put(version_id, known)
     return known
 
 

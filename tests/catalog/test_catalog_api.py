@@ -9,7 +9,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from factories import assert_error, unique
+from factories import assert_error, in_app_context, unique
 
 from jifen.platform.audit import run_all
 from jifen.platform.errors import JifenError
@@ -193,7 +193,7 @@ def test_twenty_members_at_once_never_oversell(shop):
             return error.code
 
     with ThreadPoolExecutor(max_workers=len(members)) as pool:
-        outcome = Counter(pool.map(buy, members))
+        outcome = Counter(pool.map(in_app_context(buy), members))
     assert outcome == Counter({"ok": 5, "out_of_stock": 15})
     assert shop.get(f"/v1/rewards/{reward['id']}").get_json()["stock"] == 0
     assert sorted(shop.points(m) for m in members) == [0] * 5 + [300] * 15
@@ -216,7 +216,7 @@ def test_twenty_members_at_once_take_distinct_codes(shop):
             return error.code
 
     with ThreadPoolExecutor(max_workers=len(members)) as pool:
-        outcome = list(pool.map(buy, members))
+        outcome = list(pool.map(in_app_context(buy), members))
     codes = [o for o in outcome if o.startswith("C")]
     assert sorted(codes) == sorted(f"C{i}" for i in range(8))
     assert outcome.count("out_of_stock") == 12

@@ -9,8 +9,8 @@ from factories import unique
 from sqlalchemy import select
 
 from jifen.platform.auth.model import Role
-from jifen.platform.console import activity
 from jifen.platform.db import unit_of_work
+from jifen.platform.shell.console import activity
 
 
 def rows(**where) -> list[activity.StaffActivity]:

@@ -9,8 +9,8 @@ from console_helpers import Console, html, make_staff
 from factories import Api
 from flask import Flask
 
-from jifen.platform import console
 from jifen.platform.auth.model import Role
+from jifen.platform.shell import console
 
 
 @pytest.fixture

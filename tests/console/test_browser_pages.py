@@ -32,7 +32,7 @@ from factories import Api, drain_jobs
 
 from jifen.platform import clock
 from jifen.platform.auth.model import PlatformRole, Role
-from jifen.platform.console import permissions
+from jifen.platform.shell.console import permissions
 
 sys.path.append(str(Path(__file__).parent.parent / "settlement"))
 from settlement_support import Settlement, open_settlement  # noqa: E402

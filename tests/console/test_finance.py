@@ -103,8 +103,8 @@ def approved_by_another(app, batch) -> Console:
 
 
 def test_a_manual_batch_is_paid_line_by_line_then_reconciled(app, batch_with_a_swap):
-    from jifen.platform.console.activity import StaffActivity
     from jifen.platform.db import unit_of_work
+    from jifen.platform.shell.console.activity import StaffActivity
     from jifen.settlement.payments import list_instructions
     from jifen.settlement.services import get_batch
 

@@ -126,7 +126,7 @@ def test_money_and_dates_follow_the_locale(app):
 
     from flask_babel import refresh
 
-    from jifen.platform.console import i18n
+    from jifen.platform.shell.console import i18n
 
     moment = datetime(2026, 3, 4, 16, 30, tzinfo=UTC)
     with app.test_request_context("/console/", headers={"Accept-Language": "zh-CN"}):

@@ -144,10 +144,10 @@ def test_the_audit_shows_every_invariant(operator):
     assert page.status_code == 200
     assert 'id="audit-summary"' in html(page)
     shown = unescape(text_of(page))
-    for name in audit._checks:
+    for name in audit.checks():
         assert name in shown
     rows = html(page).split('id="invariants"')[1]
-    assert rows.count("<tr>") == len(audit._checks) + 1
+    assert rows.count("<tr>") == len(audit.checks()) + 1
 
 
 def test_operator_pages_render_in_chinese(operator):
@@ -163,8 +163,8 @@ def test_operator_pages_render_in_chinese(operator):
 
 def test_a_tenants_plan_is_changed_through_billing(client, webhook_url, operator):
     from jifen.platform.billing.services import get_billing
-    from jifen.platform.console.activity import StaffActivity
     from jifen.platform.db import unit_of_work
+    from jifen.platform.shell.console.activity import StaffActivity
 
     shop = open_shop(client, webhook_url)
     url = f"/console/operator/tenants/{shop.tenant.id}"

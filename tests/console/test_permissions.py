@@ -11,8 +11,8 @@ import pytest
 from console_helpers import Console, make_staff, open_shop
 
 from jifen.platform.auth.model import Role
-from jifen.platform.console import permissions
 from jifen.platform.errors import Unprocessable
+from jifen.platform.shell.console import permissions
 
 OWNER, ADMIN, OPERATOR, SUPPORT, FINANCE = "owner", "admin", "operator", "support", "finance"
 PLATFORM, PLATFORM_FINANCE, ANONYMOUS = "platform operator", "platform finance", "anonymous"

@@ -14,8 +14,8 @@ from jifen.platform import clock
 from jifen.platform.auth import secrets
 from jifen.platform.auth.model import IDLE_MINUTES, SESSION_HOURS, Role, StaffSession
 from jifen.platform.auth.services import end_staff_sessions, set_staff_role
-from jifen.platform.console import activity
 from jifen.platform.db import unit_of_work
+from jifen.platform.shell.console import activity
 
 NEW_PASSWORD = "a longer new passphrase"
 

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from jifen.platform import clock
 from jifen.platform.auth.model import Role, StaffInvitation
-from jifen.platform.console import activity
 from jifen.platform.db import unit_of_work
 from jifen.platform.messages.model import Message
+from jifen.platform.shell.console import activity
 
 sys.path.append(str(Path(__file__).parent.parent / "messages"))
 from message_servers import MailServer  # noqa: E402

@@ -1,4 +1,5 @@
-"""The Chinese catalog is complete and compiled (``python -m jifen.platform.console.translate``)."""
+"""The Chinese catalog is complete and compiled
+(``python -m jifen.platform.shell.console.translate``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from io import BytesIO
 
 from babel.messages.mofile import write_mo
 
-from jifen.platform.console import translate
+from jifen.platform.shell.console import translate
 
 
 def test_every_console_message_has_a_chinese_translation():
@@ -20,4 +21,4 @@ def test_the_compiled_catalog_matches_its_source():
     compiled = BytesIO()
     write_mo(compiled, translate.load("zh_Hans_CN"))
     mo = translate.po_path("zh_Hans_CN").with_suffix(".mo").read_bytes()
-    assert compiled.getvalue() == mo, "run python -m jifen.platform.console.translate"
+    assert compiled.getvalue() == mo, "run python -m jifen.platform.shell.console.translate"

@@ -12,7 +12,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from factories import holder_code
+from factories import holder_code, in_app_context
 
 from jifen.exchange import swaps
 from jifen.platform.errors import JifenError
@@ -30,7 +30,7 @@ def race(calls: list) -> Counter:
             return error.code
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return Counter(pool.map(run, calls))
+        return Counter(pool.map(in_app_context(run), calls))
 
 
 def _quotes(exchange, card_number: str, party, count: int, points: int) -> list:

@@ -11,8 +11,7 @@ import pytest
 from factories import assert_error, holder_code, holder_token, unique
 from holder_support import Holder, last_code_sent_to, new_address
 
-from jifen.platform.app import create_app
-from jifen.platform.db import set_default_database
+from jifen.platform.shell.app import create_app
 
 
 @pytest.fixture
@@ -76,7 +75,6 @@ def test_a_second_web_process_shares_the_counts(app, config, client, pair):
         assert int(sixth.headers["Retry-After"]) > 0
     finally:
         other.extensions["jifen.db"].dispose()
-        set_default_database(app.extensions["jifen.db"])  # create_app made the other one it
 
 
 def test_a_counter_code_is_good_for_one_attempt_and_hides_other_balances(client, pair):

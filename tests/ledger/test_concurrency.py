@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from factories import in_app_context
 from ledger_support import at
 
 from jifen.platform.errors import JifenError
@@ -35,7 +36,7 @@ def outcomes(calls: list[Callable[[], object]]) -> list[str]:
             return error.code
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
+        return list(pool.map(in_app_context(run), calls))
 
 
 def test_fifty_debits_of_ten_against_a_hundred(books):

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from factories import assert_error
+from factories import assert_error, in_app_context
 
 from jifen.platform.auth.services import create_tenant_client
 from jifen.platform.errors import Conflict, Forbidden, JifenError, Unprocessable
@@ -440,7 +440,7 @@ def test_approvers_racing_post_the_adjustment_exactly_once(points, tenant, racer
             return error.code
 
     with ThreadPoolExecutor(max_workers=racers) as pool:
-        outcome = Counter(pool.map(approve, range(racers)))
+        outcome = Counter(pool.map(in_app_context(approve), range(racers)))
     [winner] = [actor for actor in outcome if actor.startswith("usr_")]
     assert outcome == Counter({winner: 1, "invalid_state": racers - 1})
     body = points.get(f"/v1/adjustments/{pending['id']}").get_json()

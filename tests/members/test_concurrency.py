@@ -13,6 +13,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from factories import in_app_context
 
 from jifen.platform.errors import JifenError
 from jifen.tenants.members import awards, points, services
@@ -33,7 +34,7 @@ def race(calls: list) -> Counter:
             return error.code
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return Counter(pool.map(run, calls))
+        return Counter(pool.map(in_app_context(run), calls))
 
 
 def funded(tenant_id: str, amount: int) -> str:

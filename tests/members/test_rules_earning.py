@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from factories import assert_error
+from factories import assert_error, in_app_context
 
 sys.path.append(str(Path(__file__).parent))
 from rules_support import PROGRAM, earn, events, put_program, set_tier, shanghai  # noqa: E402
@@ -143,7 +143,7 @@ def test_concurrent_earns_of_one_order_post_once(tenant):
             return error.code
 
     with ThreadPoolExecutor(max_workers=len(members)) as pool:
-        outcome = Counter(pool.map(run, members))
+        outcome = Counter(pool.map(in_app_context(run), members))
     assert outcome == Counter({"ok": 1, "order_already_earned": 7})
     total = sum(service.balance(tenant.id, m).points for m in members)
     assert total == 5

@@ -5,19 +5,13 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from jifen.platform import db, jobs
-from jifen.platform.cli import main
+from jifen.platform.shell.cli import main
 
 
 @pytest.fixture
 def run_cli(monkeypatch):
-    """Run ``jifen`` with the given environment, like a shell would.
-
-    Each command builds its own app, which repoints process-wide defaults (the default
-    database, the Redis URL of the jobs module); they are put back afterwards so the
-    rest of the session keeps its own.
-    """
-    saved = (db._default_database, jobs._redis_url)
+    """Run ``jifen`` with the given environment, like a shell would. Each command builds
+    its own app and works in that app's context, so the session's app is left as it was."""
 
     def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
         for name in ("JIFEN_DATABASE_URL", "JIFEN_REDIS_URL", "JIFEN_MIGRATE_DATABASE_URL"):
@@ -26,5 +20,4 @@ def run_cli(monkeypatch):
             monkeypatch.setenv(name, value)
         return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
-    yield run
-    db._default_database, jobs._redis_url = saved
+    return run

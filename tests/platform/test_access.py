@@ -16,7 +16,6 @@ import pytest
 from factories import Api, assert_error
 from flask import g
 
-from jifen.platform.app import create_app
 from jifen.platform.auth.callers import (
     ANY_CALLER,
     CARD,
@@ -36,6 +35,7 @@ from jifen.platform.auth.model import PLATFORM_SCOPES, TENANT_SCOPES
 from jifen.platform.config import Config
 from jifen.platform.errors import Forbidden, Unauthenticated
 from jifen.platform.http import JifenBlueprint
+from jifen.platform.shell.app import create_app
 
 # A request no endpoint could accept: an unknown field in the body, an impossible limit
 # in the query. Whoever may call the endpoint gets 400 or 422 for it; nobody else may

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import create_engine, func, select
 
-import jifen.platform.demo as demo
+import jifen.platform.shell.demo as demo
 from jifen.tenants.model import Tenant
 
 
@@ -59,8 +59,8 @@ def test_audit_on_a_fresh_database_passes(run_cli, fresh_sqlite):
 
 
 def test_demo_credentials_work_at_the_token_endpoint(run_cli, fresh_sqlite):
-    from jifen.platform.app import create_app
     from jifen.platform.config import Config
+    from jifen.platform.shell.app import create_app
 
     assert run_cli("db", "upgrade", env=fresh_sqlite).exit_code == 0
     summary = json.loads(run_cli("demo", env=fresh_sqlite).output)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from factories import assert_error, signup_body
 
-from jifen.platform.app import create_app
+from jifen.platform.shell.app import create_app
 
 
 def test_unknown_url_is_a_404_in_the_envelope(client):
@@ -111,9 +111,6 @@ def crashing_app(config, app):
 
     yield crashing
     crashing.extensions["jifen.db"].dispose()
-    from jifen.platform.db import set_default_database
-
-    set_default_database(app.extensions["jifen.db"])
 
 
 def test_an_unexpected_exception_is_a_500_that_reveals_nothing(crashing_app, caplog):

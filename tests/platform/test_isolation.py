@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from factories import Api, TenantHandle
 
-from jifen.platform.app import create_app
+from jifen.platform.shell.app import create_app
 
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
@@ -224,9 +224,6 @@ def test_the_coverage_check_notices_a_new_rule(config, app):
         assert "/v1/gadgets/<gadget_id>/spin (gadget_id)" not in unregistered(app)
     finally:
         other.extensions["jifen.db"].dispose()
-        from jifen.platform.db import set_default_database
-
-        set_default_database(app.extensions["jifen.db"])
 
 
 def test_tenant_a_cannot_reach_tenant_b_objects(app, api, client, sink_url):

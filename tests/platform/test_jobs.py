@@ -18,7 +18,7 @@ needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set JIFEN_T
 
 @pytest.fixture
 def inline(monkeypatch):
-    monkeypatch.setattr(jobs, "_redis_url", None)
+    monkeypatch.setattr(jobs.settings(), "redis_url", None)
     assert jobs.is_inline()
 
 

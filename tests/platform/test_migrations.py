@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from conftest import create_postgres_database, drop_postgres_database
 from sqlalchemy import create_engine, inspect
 
-from jifen.migrations import downgrade, load_models, upgrade
+from jifen.migrations import downgrade, upgrade
+from jifen.platform.shell.areas import load_models
 
 
 def schema_diff(url: str) -> list:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-import jifen.platform.demo as demo
+import jifen.platform.shell.demo as demo
 
 sys.path.append(str(Path(__file__).parent.parent / "console"))
 from console_helpers import Console, html  # noqa: E402
@@ -37,8 +37,8 @@ def fresh(tmp_path, monkeypatch, run_cli):
 @pytest.fixture
 def console_of(fresh):
     """A test app on the fresh database, made after the commands ran; disposed after."""
-    from jifen.platform.app import create_app
     from jifen.platform.config import Config
+    from jifen.platform.shell.app import create_app
 
     apps = []
 

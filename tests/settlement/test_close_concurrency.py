@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from factories import in_app_context
 from sqlalchemy import select
 from test_batches_api import batch_of, records_of_swap
 
@@ -47,10 +48,10 @@ def test_the_close_waits_for_a_record_in_flight_and_freezes_it(settlement):
         return record_id
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        writer = pool.submit(insert_and_hold)
+        writer = pool.submit(in_app_context(insert_and_hold))
         assert inserted.wait(10)
         cutoff = clock.now()
-        closing = pool.submit(services.close_batch, "test:closer", cutoff)
+        closing = pool.submit(in_app_context(services.close_batch), "test:closer", cutoff)
         with pytest.raises(TimeoutError):
             closing.result(timeout=1)  # waiting for the insert to commit
         release.set()

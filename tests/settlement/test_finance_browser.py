@@ -46,22 +46,19 @@ def make_finance_user() -> str:
 
 @pytest.fixture(scope="module")
 def app(config, tmp_path_factory):
-    """This module's own app on a database of its own (see the module's docstring). The
-    process-wide defaults that building an app repoints are put back afterwards."""
+    """This module's own app on a database of its own (see the module's docstring)."""
     from dataclasses import replace
 
     from conftest import POSTGRES_ADMIN_URL, create_postgres_database, drop_postgres_database
 
     from jifen.migrations import upgrade
-    from jifen.platform import db, jobs
-    from jifen.platform.app import create_app
+    from jifen.platform.shell.app import create_app
 
     if POSTGRES_ADMIN_URL:
         url = create_postgres_database(POSTGRES_ADMIN_URL, prefix="jifen_finance")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('finance') / 'jifen.sqlite3'}"
     upgrade(url)
-    saved = (db._default_database, jobs._redis_url, jobs._queue_prefix)
     own = replace(config, database_url=url, queue_prefix=f"test-finance-{secrets.token_hex(4)}-")
     application = create_app(own)
     try:
@@ -69,7 +66,6 @@ def app(config, tmp_path_factory):
             yield application
     finally:
         application.extensions["jifen.db"].dispose()
-        db._default_database, jobs._redis_url, jobs._queue_prefix = saved
         if POSTGRES_ADMIN_URL:
             drop_postgres_database(POSTGRES_ADMIN_URL, url)
 

@@ -39,14 +39,14 @@ def start_worker(database_url: str, stripe_url: str) -> subprocess.Popen:
         **os.environ,
         "JIFEN_DATABASE_URL": database_url,
         "JIFEN_REDIS_URL": REDIS_URL,
-        "JIFEN_QUEUE_PREFIX": jobs._queue_prefix,
+        "JIFEN_QUEUE_PREFIX": jobs.settings().queue_prefix,
         "JIFEN_SECRET_KEY": "settlement-worker-crash",
         "JIFEN_LOG_FORMAT": "text",
         "STRIPE_API_KEY": "sk_test_settlement",
         "JIFEN_STRIPE_API_BASE": stripe_url,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "jifen.platform.cli", "worker", "--queue", "settlement"],
+        [sys.executable, "-m", "jifen.platform.shell.cli", "worker", "--queue", "settlement"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

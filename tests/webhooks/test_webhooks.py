@@ -151,7 +151,7 @@ def test_a_leased_delivery_is_not_sent_twice(client, tenant, receiver, monkeypat
 
 def test_private_addresses_are_refused_unless_allowed(client, tenant, receiver, monkeypatch):
     endpoint = create_endpoint(client, tenant, receiver.url)
-    monkeypatch.setattr(delivery, "allow_private_addresses", False)
+    monkeypatch.setattr(delivery.settings(), "allow_private_addresses", False)
     emit_event(tenant.id)
     assert receiver.received == []
     [logged] = deliveries(client, tenant, endpoint["id"])

@@ -30,14 +30,14 @@ def start_worker(database_url: str) -> subprocess.Popen:
         **os.environ,
         "JIFEN_DATABASE_URL": database_url,
         "JIFEN_REDIS_URL": REDIS_URL,
-        "JIFEN_QUEUE_PREFIX": jobs._queue_prefix,
+        "JIFEN_QUEUE_PREFIX": jobs.settings().queue_prefix,
         "JIFEN_WEBHOOKS_ALLOW_PRIVATE": "1",
         "JIFEN_WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS),
         "JIFEN_SECRET_KEY": "worker-crash",
         "JIFEN_LOG_FORMAT": "text",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "jifen.platform.cli", "worker", "--queue", "webhooks"],
+        [sys.executable, "-m", "jifen.platform.shell.cli", "worker", "--queue", "webhooks"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -79,7 +79,7 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(
 
         time.sleep(LEASE_SECONDS + 0.5)  # the killed worker's lease runs out
         second_worker = start_worker(database_url)
-        monkeypatch.setattr(delivery, "lease", timedelta(seconds=LEASE_SECONDS))
+        monkeypatch.setattr(delivery.settings(), "lease", timedelta(seconds=LEASE_SECONDS))
         assert delivery.relay_due_deliveries()["due"] >= 1  # the relay is platform-wide
         wait_for(lambda: len(receiver.received) == 2, 60, "the delivery after restart")
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from jifen.platform import clock
 from jifen.platform.errors import JifenError, NotFound
 
 from . import blp, charts, i18n, queries
+from .replies import download, error_message
 from .security import require
-from .views_merchant import _error_message
 
 REPORT_FORMATS = ("csv", "xlsx", "pdf")
 
@@ -43,7 +43,7 @@ def close_batch():
     try:
         closed = close(g.staff.user_id)
     except JifenError as error:
-        flash(_error_message(error), "error")
+        flash(error_message(error), "error")
         return redirect(url_for("console.batches"), code=303)
     if not closed.created:
         upcoming = next_cutoff(max(clock.now(), closed.batch.cutoff))
@@ -114,7 +114,7 @@ def approve(batch_id: str):
     except NotFound:
         raise
     except JifenError as error:
-        flash(_error_message(error), "error")
+        flash(error_message(error), "error")
     return redirect(url_for("console.batch", batch_id=batch_id), code=303)
 
 
@@ -129,7 +129,7 @@ def pay(batch_id: str):
     except NotFound:
         raise
     except JifenError as error:
-        flash(_error_message(error), "error")
+        flash(error_message(error), "error")
     return redirect(url_for("console.batch", batch_id=batch_id), code=303)
 
 
@@ -211,7 +211,7 @@ def _payment_error(error: JifenError) -> str:
             "This line already waits for confirmation of another payment; reject that first."
         ),
     }
-    return known.get(error.code) or _error_message(error)
+    return known.get(error.code) or error_message(error)
 
 
 @blp.post("/finance/batches/<batch_id>/reconcile")
@@ -224,7 +224,7 @@ def reconcile(batch_id: str):
     except NotFound:
         raise
     except JifenError as error:
-        flash(_error_message(error), "error")
+        flash(error_message(error), "error")
     else:
         if result.get("mismatches"):
             flash(
@@ -247,12 +247,3 @@ def report(batch_id: str, fmt: str):
     if fmt not in REPORT_FORMATS:
         raise NotFound(f"No such report format: {fmt}")
     return download(build(batch_id, fmt))
-
-
-def download(built) -> Response:
-    """A report (``settlement.reports.Built``) as an attachment, its Content-Type as built."""
-    return Response(
-        built.body,
-        content_type=built.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{built.filename}"'},
-    )

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .config import Config
+from jifen.platform.config import Config
 
 
 def _app(**overrides):
@@ -64,31 +64,34 @@ def db_upgrade(revision: str) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker (needs JIFEN_REDIS_URL)."""
-    from . import jobs
+    from jifen.platform import jobs
 
     app = _app()
-    if jobs.is_inline():
-        raise click.ClickException("JIFEN_REDIS_URL is not set: jobs run inline, no worker needed")
     with app.app_context():
+        if jobs.is_inline():
+            raise click.ClickException(
+                "JIFEN_REDIS_URL is not set: jobs run inline, no worker needed"
+            )
         jobs.work(list(queues) or None, burst=burst)
 
 
 @main.command()
 def cron() -> None:
     """Run the one scheduler of periodic jobs (needs JIFEN_REDIS_URL)."""
-    from . import jobs
+    from jifen.platform import jobs
 
-    _app()
-    if jobs.is_inline():
-        raise click.ClickException("JIFEN_REDIS_URL is not set: run periodic jobs with run-job")
-    jobs.run_cron()
+    app = _app()
+    with app.app_context():
+        if jobs.is_inline():
+            raise click.ClickException("JIFEN_REDIS_URL is not set: run periodic jobs with run-job")
+        jobs.run_cron()
 
 
 @main.command("run-job")
 @click.argument("name")
 def run_job(name: str) -> None:
     """Run one periodic job now and print its summary."""
-    from . import jobs
+    from jifen.platform import jobs
 
     app = _app()
     with app.app_context():
@@ -98,7 +101,7 @@ def run_job(name: str) -> None:
 @main.command()
 def audit() -> None:
     """Check every ledger and platform invariant; exit 1 on any violation."""
-    from .audit import run_all
+    from jifen.platform.audit import run_all
 
     app = _app()
     with app.app_context():
@@ -123,8 +126,8 @@ def platform() -> None:
 @click.option("--scopes", required=True, help='Space-separated, e.g. "platform:admin exchange".')
 def create_client(name: str, scopes: str) -> None:
     """Create an API client for the platform operator and print its credentials once."""
-    from .auth.services import create_platform_client
-    from .errors import JifenError
+    from jifen.platform.auth.services import create_platform_client
+    from jifen.platform.errors import JifenError
 
     app = _app()
     with app.app_context():
@@ -161,8 +164,8 @@ def create_staff(email: str, role: str, password_stdin: bool, locale: str) -> No
     account, confirms it). Prints one JSON line: {"email", "role"}, plus
     "invitation_link" and "invitation_expires" when an invitation was sent.
     """
-    from .auth import staff
-    from .errors import JifenError
+    from jifen.platform.auth import staff
+    from jifen.platform.errors import JifenError
 
     password = _password_from_stdin() if password_stdin else None
     app = _app()

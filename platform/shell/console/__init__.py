@@ -5,10 +5,9 @@ SVG), in Chinese and English. Staff sign in with the users and roles of
 ``platform.auth``; ``permissions`` says which role may do what, and every view declares
 its action (``security.require``).
 
-Like ``platform.app``, this package is part of the composition root: it sits in
-``platform`` but its views import the services of ``tenants``, ``exchange`` and
-``settlement`` lazily, inside the view functions, because it composes every area. Nothing
-else in ``platform`` imports upward. Views stay thin: parse the form, call one service,
+This package is part of the composition root (``platform.shell``): its views import the
+services of ``tenants``, ``exchange`` and ``settlement``, because it composes every area;
+nothing in the base imports it. Views stay thin: parse the form, call one service,
 render; every rule lives in the services they call.
 
 Modules: ``security`` (session, CSRF, throttling, headers, the role guard),
@@ -22,8 +21,9 @@ pools, redemption orders), ``views_lottery``, ``views_alliance``, ``views_financ
 ``views_operator`` (tenants and their plans, fees, SPU value, job queues, audit),
 ``views_outbox`` (messages to people: the outbox of ``platform.messages``),
 ``views_people`` (a tenant's Team, the platform's Staff, invitation links),
-``views_payouts`` (the tenant's Stripe Connect account and its onboarding) and
-``views_activity`` (the staff activity log that ``activity`` records for every form).
+``views_payouts`` (the tenant's Stripe Connect account and its onboarding),
+``views_activity`` (the staff activity log that ``activity`` records for every form),
+and ``replies`` (flash texts for refused actions, downloads).
 """
 
 from __future__ import annotations

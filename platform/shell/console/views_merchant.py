@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from jifen.platform.errors import JifenError, NotFound
 
 from . import blp, charts, i18n, metrics, queries
+from .replies import download, error_message
 from .security import require
 
 PAGE = 25
@@ -30,17 +31,6 @@ def _tenant() -> str:
 
 def _after() -> str | None:
     return request.args.get("after") or None
-
-
-def _error_message(error: JifenError) -> str:
-    known = {
-        "insufficient_points": _("The member does not have enough available points."),
-        "member_frozen": _("The member is frozen."),
-        "self_approval": _("A batch must be approved by someone other than who closed it."),
-        "invalid_state": _("This is not possible in the object's current state."),
-        "batch_not_approved": _("The batch must be approved before it is paid."),
-    }
-    return known.get(error.code) or error.message
 
 
 @blp.get("/")
@@ -257,7 +247,7 @@ def _find_member(query: str) -> str | None:
 def _adjustment_error(error: JifenError) -> str:
     if error.code == "self_approval":
         return _("An adjustment must be approved by someone other than who requested it.")
-    return _error_message(error)
+    return error_message(error)
 
 
 def _back_from_adjustment(member_id: str):
@@ -300,7 +290,7 @@ def replay(delivery_id: str):
     except NotFound:
         raise
     except JifenError as error:
-        flash(_error_message(error), "error")
+        flash(error_message(error), "error")
     return redirect(url_for("console.webhook", endpoint_id=endpoint_id), code=303)
 
 
@@ -334,8 +324,6 @@ def statements():
 def statement_export(fmt: str):
     """The statement lines of the period on the page, as CSV or XLSX."""
     from jifen.settlement.statements import FORMATS, export
-
-    from .views_finance import download
 
     if fmt not in FORMATS:
         raise NotFound(f"No such export format: {fmt}")

@@ -1,4 +1,4 @@
-"""Refresh the console's message catalogs: ``python -m jifen.platform.console.translate``.
+"""Refresh the console's message catalogs: ``python -m jifen.platform.shell.console.translate``.
 
 Extracts the messages of the Python modules and templates here (Babel), merges them
 into each language's ``messages.po`` (new messages start untranslated) and compiles
